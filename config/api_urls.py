@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from config.api import ObtainTokenView
+from offices.api import OfficeListView, ReplyDueView
+
+urlpatterns = [
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("offices/", OfficeListView.as_view(), name="office-list"),
+    path("offices/<slug:code>/reply-due/", ReplyDueView.as_view(), name="office-reply-due"),
+]

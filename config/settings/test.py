@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import os
+import uuid
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import BASE_DIR, REST_FRAMEWORK, env
+
+DEBUG = False
+SECRET_KEY = "test-only-not-secret"  # noqa: S105
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = BASE_DIR / ".test-media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"intake": env("INTAKE_THROTTLE_RATE", default="1000/minute")},
+}
+
+# The test run's own queue, inherited by the worker processes the tests start (through the
+# environment), so that no other worker on the same Redis takes the test's messages.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("CELERY_TEST_QUEUE", f"clinic-test-{uuid.uuid4().hex[:8]}")

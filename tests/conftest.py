@@ -1,0 +1,150 @@
+"""Personas and service gates shared by every test.
+
+With REQUIRE_SERVICES=1 (CI) a test that needs PostgreSQL or Redis fails when the service is
+missing; without it (a laptop with no services) such a test is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection
+
+from offices.models import Membership, Office
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def redis_available() -> bool:
+    try:
+        return bool(redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _unavailable("this test needs PostgreSQL: set DATABASE_URL=postgres://…")
+    if item.get_closest_marker("redis") and not redis_available():
+        _unavailable(f"this test needs Redis at {settings.CELERY_BROKER_URL}")
+
+
+def make_staff(username: str, memberships: dict[str, str]) -> User:
+    user = User.objects.create_user(username=username, email=f"{username}@clinic.example", password="pw-" + username)
+    user.is_staff = True
+    user.save()
+    for code, role in memberships.items():
+        Membership.objects.create(user=user, office=Office.objects.get(code=code), role=role)
+    return user
+
+
+@pytest.fixture
+def delhi() -> Office:
+    return Office.objects.get(code="delhi")
+
+
+@pytest.fixture
+def europe() -> Office:
+    return Office.objects.get(code="europe")
+
+
+@pytest.fixture
+def delhi_coordinator(db: None) -> User:
+    return make_staff("asha", {"delhi": Membership.Role.COORDINATOR})
+
+
+@pytest.fixture
+def delhi_physician(db: None) -> User:
+    return make_staff("dr_rao", {"delhi": Membership.Role.PHYSICIAN})
+
+
+@pytest.fixture
+def delhi_manager(db: None) -> User:
+    return make_staff("meera", {"delhi": Membership.Role.MANAGER})
+
+
+@pytest.fixture
+def europe_coordinator(db: None) -> User:
+    return make_staff("jonas", {"europe": Membership.Role.COORDINATOR})
+
+
+@pytest.fixture
+def europe_physician(db: None) -> User:
+    return make_staff("dr_weber", {"europe": Membership.Role.PHYSICIAN})
+
+
+@pytest.fixture
+def europe_manager(db: None) -> User:
+    return make_staff("klara", {"europe": Membership.Role.MANAGER})
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    """A logged-in user with no office membership: should see nothing."""
+    return make_staff("outsider", {})
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup: None, django_db_blocker: object) -> Iterator[str]:
+    """A real Celery worker process on the real Redis, using the test database.
+
+    Yields the worker's node name. Needs PostgreSQL when its tasks touch the database (an
+    in-memory SQLite test database cannot be shared with another process).
+    """
+    if not redis_available():
+        _unavailable(f"a Celery worker needs Redis at {settings.CELERY_BROKER_URL}")
+    from config.celery_app import app
+
+    db = connection.settings_dict
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.test")
+    if connection.vendor == "postgresql":
+        host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{host}/{db['NAME']}"
+    nodename = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            nodename,
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+        ],
+        env=env,
+        cwd=settings.BASE_DIR,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[nodename], timeout=0.5):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the Celery worker did not start (exit code {proc.poll()})")
+        yield nodename
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
