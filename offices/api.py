@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import AwareDateTimeField
 from offices.models import Office
 
 CLOSURE_HORIZON_DAYS = 60
@@ -60,14 +61,7 @@ class OfficeListView(generics.ListAPIView[Office]):
 
 
 class ReplyDueQuerySerializer(serializers.Serializer[Any]):
-    received_at = serializers.DateTimeField(
-        help_text="ISO 8601 instant with a UTC offset, e.g. 2026-11-23T04:30:00Z.", default_timezone=None
-    )
-
-    def validate_received_at(self, value: datetime) -> datetime:
-        if timezone.is_naive(value):
-            raise serializers.ValidationError("Give a UTC offset or Z, e.g. 2026-11-23T04:30:00Z.")
-        return value
+    received_at = AwareDateTimeField(help_text="ISO 8601 instant with a UTC offset, e.g. 2026-11-23T04:30:00Z.")
 
 
 class ReplyDueSerializer(serializers.Serializer[Any]):

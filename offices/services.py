@@ -31,4 +31,4 @@ def staff_add(
         user.is_active = True
         user.save()
         Membership.objects.update_or_create(user=user, office=office, defaults={"role": role})
-    return user, created  # type: ignore[return-value]
+    return user, created

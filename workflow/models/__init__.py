@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from workflow.models.application import Application, Document, ReferenceSequence, State, TreatmentDay
+from workflow.models.consent import ConsentDocument, ConsentSignature
+from workflow.models.conversation import Message, ReplyObligation
+from workflow.models.history import TransitionLog
+from workflow.models.quote import Quote, QuoteItem
+
+__all__ = [
+    "Application",
+    "ConsentDocument",
+    "ConsentSignature",
+    "Document",
+    "Message",
+    "Quote",
+    "QuoteItem",
+    "ReferenceSequence",
+    "ReplyObligation",
+    "State",
+    "TransitionLog",
+    "TreatmentDay",
+]

@@ -1,0 +1,54 @@
+"""Every change of an application goes through these functions (SPEC §3, §11).
+
+API views, admin actions, tasks and commands call them; nothing else writes workflow state.
+"""
+
+from __future__ import annotations
+
+from workflow.services.actions import (
+    admission_schedule,
+    application_assign,
+    application_transfer,
+    consent_record_paper,
+    consent_sign_portal,
+    message_post,
+    message_receive,
+    quote_accept,
+)
+from workflow.services.intake import application_submit
+from workflow.services.transitions import (
+    TRANSITIONS,
+    application_admit,
+    application_approve_review,
+    application_complete,
+    application_decline,
+    application_discharge,
+    application_revise_quote,
+    application_send_quote,
+    application_start_follow_up,
+    application_withdraw,
+    available_transitions,
+)
+
+__all__ = [
+    "TRANSITIONS",
+    "admission_schedule",
+    "application_admit",
+    "application_approve_review",
+    "application_assign",
+    "application_complete",
+    "application_decline",
+    "application_discharge",
+    "application_revise_quote",
+    "application_send_quote",
+    "application_start_follow_up",
+    "application_submit",
+    "application_transfer",
+    "application_withdraw",
+    "available_transitions",
+    "consent_record_paper",
+    "consent_sign_portal",
+    "message_post",
+    "message_receive",
+    "quote_accept",
+]

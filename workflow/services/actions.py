@@ -1,0 +1,288 @@
+"""Actions on an application that are not state transitions: they still lock, check and log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from offices.models import Membership, Office
+from workflow.actors import Actor
+from workflow.errors import Conflict
+from workflow.models import Application, ConsentDocument, ConsentSignature, Message, Quote, State
+from workflow.models.application import OFFICE_STAFF
+from workflow.services.common import lock, now_or, record, require_role
+from workflow.services.obligations import open_obligation, satisfy_obligation
+from workflow.uploads import validate_upload
+
+ANY_STAFF = frozenset(Membership.Role.values)
+
+
+def message_post(
+    *, application: Application | int, actor: Actor, kind: str, body: str, now: datetime | None = None
+) -> Message:
+    """Staff write to the patient (`reply`, emailed and satisfying the promise) or a `note` for colleagues."""
+    body = (body or "").strip()
+    if kind not in {"reply", "note"}:
+        raise ValidationError({"kind": ["Choose reply or note."]})
+    if not body:
+        raise ValidationError({"body": ["The message is empty."]})
+    now = now_or(now)
+    with transaction.atomic():
+        app = lock(application, actor)
+        require_role(app, actor, ANY_STAFF)
+        direction = Message.Direction.OUTBOUND if kind == "reply" else Message.Direction.INTERNAL
+        message = Message.objects.create(
+            application=app,
+            direction=direction,
+            channel=Message.Channel.EMAIL if kind == "reply" else Message.Channel.PORTAL,
+            body=body,
+            author=actor.user,
+            created_at=now,
+        )
+        if kind == "reply":
+            satisfy_obligation(app, at=now, message=message)
+        record(app, action=f"message_{kind}", actor=actor, at=now, params={"message": message.pk})
+    return message
+
+
+def message_receive(
+    *,
+    application: Application | int,
+    actor: Actor,
+    body: str,
+    channel: str = Message.Channel.PORTAL,
+    received_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """A message from the patient: the portal, or staff recording an email or call. Opens an obligation."""
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": ["The message is empty."]})
+    if channel not in Message.Channel.values:
+        raise ValidationError({"channel": [f"Choose one of {', '.join(Message.Channel.values)}."]})
+    now = now_or(now)
+    received = received_at or now
+    if received > now:
+        raise ValidationError({"received_at": ["The time received cannot be in the future."]})
+    with transaction.atomic():
+        app = lock(application, actor)
+        if actor.kind == "user":
+            require_role(app, actor, ANY_STAFF)
+        message = Message.objects.create(
+            application=app,
+            direction=Message.Direction.INBOUND,
+            channel=channel,
+            body=body,
+            author=actor.user if actor.kind == "user" else None,
+            created_at=received,
+        )
+        open_obligation(app, received_at=received, message=message)
+        record(app, action="message_inbound", actor=actor, at=now, params={"message": message.pk, "channel": channel})
+    return message
+
+
+def application_assign(
+    *, application: Application | int, actor: Actor, user_id: int | None, now: datetime | None = None
+) -> Application:
+    now = now_or(now)
+    with transaction.atomic():
+        app = lock(application, actor)
+        require_role(app, actor, OFFICE_STAFF)
+        assignee = None
+        if user_id is not None:
+            assignee = (
+                get_user_model()
+                .objects.filter(pk=user_id, is_active=True, memberships__office_id=app.office_id)
+                .first()
+            )
+            if assignee is None:
+                raise ValidationError({"user": ["Not an active staff member of this application's office."]})
+        previous = app.assigned_to_id
+        app.assigned_to = assignee
+        app.save(update_fields=["assigned_to", "updated_at"])
+        record(app, action="assign", actor=actor, at=now, params={"from": previous, "to": user_id})
+    return app
+
+
+def application_transfer(
+    *, application: Application | int, actor: Actor, office_code: str, now: datetime | None = None
+) -> Application:
+    """Hand the case to the other office. The open reply obligation keeps its deadline (SPEC §4)."""
+    now = now_or(now)
+    target = Office.objects.filter(code=office_code).first()
+    if target is None:
+        raise ValidationError({"office": [f"Unknown office {office_code!r}."]})
+    with transaction.atomic():
+        app = lock(application, actor)
+        require_role(app, actor, OFFICE_STAFF)
+        if app.is_terminal:
+            raise Conflict(f"A {app.state} application cannot be transferred.")
+        if target.pk == app.office_id:
+            raise ValidationError({"office": ["The application is already handled by this office."]})
+        source = app.office.code
+        app.office = target
+        fields = ["office", "updated_at"]
+        # An assignee who does not work at the new office can no longer see the case.
+        if app.assigned_to_id and not Membership.objects.filter(user_id=app.assigned_to_id, office=target).exists():
+            app.assigned_to = None
+            fields.append("assigned_to")
+        app.save(update_fields=fields)
+        record(app, action="transfer", actor=actor, at=now, params={"from": source, "to": target.code})
+    return app
+
+
+def _live_quote(app: Application) -> Quote:
+    quote = app.quotes.filter(superseded_at__isnull=True).first()
+    if app.state != State.QUOTED or quote is None:
+        raise Conflict("There is no open quote to accept.")
+    return quote
+
+
+def quote_accept(*, application: Application | int, actor: Actor, now: datetime | None = None) -> Quote:
+    """The patient accepts the live quote: in the portal, or by phone/email recorded by staff."""
+    now = now_or(now)
+    with transaction.atomic():
+        app = lock(application, actor)
+        if actor.kind == "user":
+            require_role(app, actor, OFFICE_STAFF)
+        quote = _live_quote(app)
+        if quote.accepted_at is not None:
+            raise Conflict("The quote has already been accepted.")
+        if quote.valid_until < timezone.localdate(now, app.office.tz):
+            raise Conflict(f"The quote expired on {quote.valid_until:%Y-%m-%d}; revise it first.")
+        quote.accepted_at = now
+        quote.save(update_fields=["accepted_at"])
+        record(app, action="accept_quote", actor=actor, at=now, params={"quote": quote.pk, "total": str(quote.total)})
+    return quote
+
+
+def admission_schedule(
+    *, application: Application | int, actor: Actor, admission_date: date, now: datetime | None = None
+) -> Application:
+    now = now_or(now)
+    with transaction.atomic():
+        app = lock(application, actor)
+        require_role(app, actor, OFFICE_STAFF)
+        quote = _live_quote(app)
+        if quote.accepted_at is None:
+            raise Conflict("The admission is scheduled after the patient accepts the quote.")
+        if admission_date < timezone.localdate(now, app.office.tz):
+            raise ValidationError({"admission_date": ["The admission date cannot be in the past."]})
+        previous = app.admission_date
+        app.admission_date = admission_date
+        app.save(update_fields=["admission_date", "updated_at"])
+        record(
+            app,
+            action="schedule_admission",
+            actor=actor,
+            at=now,
+            params={
+                "admission_date": admission_date.isoformat(),
+                "previous": previous.isoformat() if previous else None,
+            },
+        )
+    return app
+
+
+def current_consent_document(language: str) -> ConsentDocument:
+    latest = ConsentDocument.objects.order_by("-version").values_list("version", flat=True).first()
+    if latest is None:
+        raise Conflict("No consent document has been published.")
+    documents = {d.language: d for d in ConsentDocument.objects.filter(version=latest)}
+    return documents.get(language) or documents.get("en") or next(iter(documents.values()))
+
+
+def _sign(
+    app: Application,
+    *,
+    actor: Actor,
+    signer_name: str,
+    signed_at: datetime,
+    method: str,
+    now: datetime,
+    extra: dict[str, Any],
+) -> ConsentSignature:
+    if app.state != State.QUOTED:
+        raise Conflict("The consent form is signed once a quote is open, before admission.")
+    signer_name = (signer_name or "").strip()
+    if not signer_name:
+        raise ValidationError({"signer_name": ["Type the signer's full name."]})
+    document = current_consent_document(app.preferred_language)
+    signature = ConsentSignature(
+        application=app,
+        document=document,
+        document_version=document.version,
+        document_sha256=document.sha256,
+        signer_name=signer_name,
+        signed_at=signed_at,
+        method=method,
+        **extra,
+    )
+    signature.save()
+    record(
+        app,
+        action="sign_consent",
+        actor=actor,
+        at=now,
+        params={"signature": signature.pk, "method": method, "version": document.version, "sha256": document.sha256},
+    )
+    return signature
+
+
+def consent_sign_portal(
+    *,
+    application: Application | int,
+    signer_name: str,
+    ip_address: str | None,
+    user_agent: str,
+    now: datetime | None = None,
+) -> ConsentSignature:
+    now = now_or(now)
+    actor = Actor.patient()
+    with transaction.atomic():
+        app = lock(application, actor)
+        return _sign(
+            app,
+            actor=actor,
+            signer_name=signer_name,
+            signed_at=now,
+            method=ConsentSignature.Method.PORTAL,
+            now=now,
+            extra={"ip_address": ip_address, "user_agent": (user_agent or "")[:400]},
+        )
+
+
+def consent_record_paper(
+    *,
+    application: Application | int,
+    actor: Actor,
+    signer_name: str,
+    signed_at: datetime,
+    scan: UploadedFile,
+    now: datetime | None = None,
+) -> ConsentSignature:
+    now = now_or(now)
+    if signed_at > now:
+        raise ValidationError({"signed_at": ["The signing time cannot be in the future."]})
+    try:
+        validate_upload(scan)
+    except ValidationError as exc:
+        raise ValidationError({"scan": exc.messages}) from exc
+    with transaction.atomic():
+        app = lock(application, actor)
+        require_role(app, actor, OFFICE_STAFF)
+        return _sign(
+            app,
+            actor=actor,
+            signer_name=signer_name,
+            signed_at=signed_at,
+            method=ConsentSignature.Method.PAPER,
+            now=now,
+            extra={"scan": scan, "recorded_by": actor.user},
+        )

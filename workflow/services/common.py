@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone
+
+from workflow.actors import Actor
+from workflow.errors import NotAllowed
+from workflow.models import Application, TransitionLog
+
+
+def lock(application: Application | int, actor: Actor) -> Application:
+    """Re-read and lock the application's row, scoped to what the actor may see.
+
+    Staff outside the office get DoesNotExist (a 404), never a hint that it exists.
+    """
+    pk = application.pk if isinstance(application, Application) else application
+    queryset = Application.objects.select_for_update(of=("self",)).select_related("office")
+    if actor.kind == "user":
+        queryset = queryset.visible_to(actor)
+    return queryset.get(pk=pk)
+
+
+def require_role(application: Application, actor: Actor, roles: frozenset[str]) -> None:
+    if actor.kind != "user" or actor.role_in(application.office_id) not in roles:
+        raise NotAllowed("Your role in this office does not allow this.")
+
+
+def record(
+    application: Application,
+    *,
+    action: str,
+    actor: Actor,
+    at: datetime,
+    from_state: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> TransitionLog:
+    return TransitionLog.objects.create(
+        application=application,
+        action=action,
+        from_state=from_state if from_state is not None else application.state,
+        to_state=application.state,
+        actor_kind=actor.kind,
+        actor=actor.user if actor.kind == "user" else None,
+        params=params or {},
+        at=at,
+    )
+
+
+def now_or(now: datetime | None) -> datetime:
+    return now if now is not None else timezone.now()
+
+
+__all__ = ["ObjectDoesNotExist", "lock", "now_or", "record", "require_role"]

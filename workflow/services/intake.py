@@ -1,0 +1,134 @@
+"""New applications: routing, reference numbers, documents and the first reply obligation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+
+from offices.models import Office
+from workflow.actors import Actor
+from workflow.models import Application, Document, Message, ReferenceSequence
+from workflow.routing import is_country, office_code_for_country
+from workflow.services.common import now_or, record
+from workflow.services.obligations import open_obligation
+from workflow.uploads import sniff_type, validate_upload
+
+PRIVACY_NOTICE_VERSION = "2026-01"
+MAX_DOCUMENTS = 10
+
+
+def next_reference(office: Office, year: int) -> str:
+    """DEL-2026-00042: per office and year, gap-free within committed transactions."""
+    ReferenceSequence.objects.get_or_create(office=office, year=year)
+    # The UPDATE takes the row lock, so concurrent intakes of one office queue up here.
+    ReferenceSequence.objects.filter(office=office, year=year).update(last_number=F("last_number") + 1)
+    number = ReferenceSequence.objects.get(office=office, year=year).last_number
+    return f"{office.code[:3].upper()}-{year}-{number:05d}"
+
+
+def application_submit(
+    *,
+    actor: Actor,
+    full_name: str,
+    email: str,
+    date_of_birth: date,
+    sex: str,
+    country: str,
+    condition: str,
+    privacy_consent: bool,
+    phone: str = "",
+    preferred_language: str = "en",
+    diagnosis_date: date | None = None,
+    current_medications: str = "",
+    medical_history: str = "",
+    treatment_request: str = "",
+    office: str | None = None,
+    received_at: datetime | None = None,
+    documents: list[UploadedFile] | None = None,
+    now: datetime | None = None,
+) -> Application:
+    """Take in an application from the public form (patient) or entered by staff.
+
+    Only staff may give `received_at` (a phone or email request's real arrival, never in the
+    future); anyone may choose the office, and with none the country decides (SPEC §3).
+    """
+    now = now_or(now)
+    documents = documents or []
+    errors: dict[str, list[str]] = {}
+    if not privacy_consent:
+        errors["privacy_consent"] = ["The privacy notice must be accepted."]
+    if not is_country(country):
+        errors["country"] = [f"{country!r} is not an ISO 3166-1 alpha-2 country code."]
+    if preferred_language not in dict(settings.LANGUAGES):
+        errors["preferred_language"] = [f"Choose one of {', '.join(dict(settings.LANGUAGES))}."]
+    if date_of_birth >= now.date():
+        errors["date_of_birth"] = ["The date of birth must be in the past."]
+    if diagnosis_date is not None and diagnosis_date > now.date():
+        errors["diagnosis_date"] = ["The diagnosis date cannot be in the future."]
+    if received_at is not None:
+        if actor.kind != "user" or not actor.is_staff_member:
+            errors["received_at"] = ["Only staff may set the time an application was received."]
+        elif received_at > now:
+            errors["received_at"] = ["The time received cannot be in the future."]
+    office_code = office or office_code_for_country(country)
+    handling_office = Office.objects.filter(code=office_code).first()
+    if handling_office is None:
+        errors["office"] = [f"Unknown office {office_code!r}."]
+    elif actor.kind == "user" and received_at is not None and handling_office.pk not in actor.office_ids:
+        errors["office"] = ["You can only enter applications for your own offices."]
+    if len(documents) > MAX_DOCUMENTS:
+        errors["documents"] = [f"At most {MAX_DOCUMENTS} files."]
+    for upload in documents:
+        try:
+            validate_upload(upload)
+        except ValidationError as exc:
+            errors.setdefault("documents", []).extend(f"{upload.name}: {m}" for m in exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    assert handling_office is not None  # noqa: S101 - narrowed by the checks above
+
+    received = received_at or now
+    with transaction.atomic():
+        application = Application(
+            reference=next_reference(handling_office, received.astimezone(handling_office.tz).year),
+            office=handling_office,
+            full_name=full_name,
+            email=email,
+            phone=phone,
+            date_of_birth=date_of_birth,
+            sex=sex,
+            country=country.upper(),
+            preferred_language=preferred_language,
+            condition=condition,
+            diagnosis_date=diagnosis_date,
+            current_medications=current_medications,
+            medical_history=medical_history,
+            treatment_request=treatment_request,
+            privacy_notice_version=PRIVACY_NOTICE_VERSION,
+            privacy_consent_at=now,
+            received_at=received,
+        )
+        application.full_clean(exclude=["reference", "protocol", "state"])
+        application.save()
+        for upload in documents:
+            Document.objects.create(
+                application=application,
+                file=upload,
+                original_name=upload.name or "document",
+                content_type=sniff_type(upload) or "application/octet-stream",
+                size=upload.size or 0,
+                uploaded_at=now,
+            )
+        channel = Message.Channel.FORM if actor.kind == "patient" else Message.Channel.EMAIL
+        params: dict[str, Any] = {"office": handling_office.code, "channel": channel, "documents": len(documents)}
+        if received_at is not None:
+            params["received_at"] = received_at.isoformat()
+        open_obligation(application, received_at=received)
+        record(application, action="submit", actor=actor, at=now, from_state="", params=params)
+    return application

@@ -1,0 +1,339 @@
+"""One service per transition of SPEC §3, all run by `_run` the same way (SPEC §11):
+
+lock the row scoped to the actor, re-check permission, state and conditions, run the fsm
+transition, save (ConcurrentTransitionMixin backs up the lock), then side effects and history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
+
+from workflow.actors import Actor
+from workflow.errors import ConditionsNotMet, Conflict, NotAllowed
+from workflow.models import Application, Quote, QuoteItem, TreatmentDay
+from workflow.models.application import CONDITION_MESSAGES, TERMINAL_STATES
+from workflow.services.common import lock, now_or, record
+from workflow.services.obligations import close_obligations, satisfy_obligation
+
+QUOTE_VALIDITY_DAYS = 30
+
+# Transitions whose effect is a message to the patient, and so a reply (SPEC §4).
+WRITES_TO_PATIENT = frozenset({"approve_review", "decline", "send_quote", "revise_quote", "admit", "withdraw"})
+
+
+def _fsm_transition(application: Application, name: str) -> Any:
+    meta = getattr(getattr(application, name), "_django_fsm")  # noqa: B009 - the library's own attribute
+    return meta
+
+
+def _may(application: Application, name: str, actor: Actor) -> bool:
+    # Every source of one of our transitions shares its permission; ask any of them.
+    transition = next(iter(_fsm_transition(application, name).transitions.values()))
+    return bool(transition.has_perm(application, actor))
+
+
+def _check(application: Application, name: str, actor: Actor) -> None:
+    if not _may(application, name, actor):
+        raise NotAllowed(f"Your role does not allow {name.replace('_', ' ')} in this office.")
+    meta = _fsm_transition(application, name)
+    if not meta.has_transition(application.state):
+        raise Conflict(f"{name} is not possible from the state {application.state}.")
+    transition = meta.get_transition(application.state)
+    unmet = [CONDITION_MESSAGES.get(c.__name__, c.__name__) for c in transition.conditions if not c(application)]
+    if unmet:
+        raise ConditionsNotMet(unmet)
+
+
+def _run(
+    application: Application | int,
+    *,
+    name: str,
+    actor: Actor,
+    now: datetime | None,
+    params: dict[str, Any],
+    change: Callable[[Application], None],
+    after: Callable[[Application, datetime], None] | None = None,
+) -> Application:
+    now = now_or(now)
+    try:
+        with transaction.atomic():
+            locked = lock(application, actor)
+            _check(locked, name, actor)
+            from_state = locked.state
+            change(locked)
+            locked.save()
+            if after is not None:
+                after(locked, now)
+            if locked.state in TERMINAL_STATES:
+                close_obligations(locked, at=now)
+            elif name in WRITES_TO_PATIENT:
+                satisfy_obligation(locked, at=now, action=name)
+            record(locked, action=name, actor=actor, at=now, from_state=from_state, params=params)
+    except (TransitionNotAllowed, ConcurrentTransition) as exc:
+        raise Conflict("The application was changed by someone else; reload and try again.") from exc
+    return locked
+
+
+def available_transitions(application: Application, actor: Actor) -> list[str]:
+    """The transitions this actor may run now: permitted, from this state, with conditions met."""
+    return sorted(t.name for t in application.get_available_user_state_transitions(actor))  # type: ignore[attr-defined]
+
+
+def _user(actor: Actor) -> Any:
+    return actor.user if actor.kind == "user" else None
+
+
+def _required(value: str, field: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field: ["This field is required."]})
+    return value
+
+
+def application_approve_review(
+    *,
+    application: Application | int,
+    actor: Actor,
+    review_notes: str,
+    protocol: list[dict[str, Any]] | None = None,
+    now: datetime | None = None,
+) -> Application:
+    notes = _required(review_notes, "review_notes")
+    if protocol is not None:
+        _validate_protocol(protocol)
+    return _run(
+        application,
+        name="approve_review",
+        actor=actor,
+        now=now,
+        params={"review_notes": notes, "protocol": protocol},
+        change=lambda app: app.approve_review(review_notes=notes, protocol=protocol, by=_user(actor)),
+    )
+
+
+def _validate_protocol(protocol: list[dict[str, Any]]) -> None:
+    days = [entry.get("day") for entry in protocol if isinstance(entry, dict)]
+    if (
+        not protocol
+        or len(days) != len(protocol)
+        or days != list(range(1, len(protocol) + 1))
+        or not all(isinstance(entry.get("activities"), list) and entry["activities"] for entry in protocol)
+    ):
+        raise ValidationError(
+            {"protocol": ["A protocol is a list of days numbered from 1, each with a non-empty list of activities."]}
+        )
+
+
+def application_decline(
+    *, application: Application | int, actor: Actor, reason: str, now: datetime | None = None
+) -> Application:
+    reason = _required(reason, "reason")
+    return _run(
+        application,
+        name="decline",
+        actor=actor,
+        now=now,
+        params={"reason": reason},
+        change=lambda app: app.decline(reason=reason, by=_user(actor)),
+    )
+
+
+def _quote_terms(
+    application: Application | int,
+    items: list[dict[str, Any]],
+    currency: str | None,
+    valid_until: date | None,
+    now: datetime,
+) -> tuple[list[tuple[str, Decimal]], str | None, date | None]:
+    errors: dict[str, list[str]] = {}
+    lines: list[tuple[str, Decimal]] = []
+    if not items:
+        errors["items"] = ["A quote needs at least one line item."]
+    for index, item in enumerate(items):
+        description = str(item.get("description", "")).strip()
+        amount = Decimal(str(item.get("amount", "0")))
+        if not description or amount <= 0:
+            errors.setdefault("items", []).append(f"Item {index + 1}: a description and an amount above 0.")
+        lines.append((description, amount))
+    if currency is not None and (len(currency) != 3 or not currency.isalpha()):
+        errors["currency"] = ["A currency is a three-letter ISO 4217 code."]
+    if valid_until is not None and valid_until < now.date():
+        errors["valid_until"] = ["The quote cannot expire in the past."]
+    if errors:
+        raise ValidationError(errors)
+    return lines, currency.upper() if currency else None, valid_until
+
+
+def _create_quote(
+    app: Application,
+    *,
+    lines: list[tuple[str, Decimal]],
+    currency: str | None,
+    valid_until: date | None,
+    notes: str,
+    actor: Actor,
+    now: datetime,
+) -> Quote:
+    today = timezone.localdate(now, app.office.tz)
+    quote = Quote.objects.create(
+        application=app,
+        currency=currency or app.office.currency,
+        total=sum((amount for _, amount in lines), Decimal("0")),
+        valid_until=valid_until or today + timedelta(days=QUOTE_VALIDITY_DAYS),
+        notes=notes,
+        created_at=now,
+        created_by=_user(actor),
+    )
+    QuoteItem.objects.bulk_create(
+        QuoteItem(quote=quote, description=description, amount=amount, position=position)
+        for position, (description, amount) in enumerate(lines)
+    )
+    return quote
+
+
+def _quote_service(name: str) -> Callable[..., Application]:
+    def service(
+        *,
+        application: Application | int,
+        actor: Actor,
+        items: list[dict[str, Any]],
+        currency: str | None = None,
+        valid_until: date | None = None,
+        notes: str = "",
+        now: datetime | None = None,
+    ) -> Application:
+        moment = now_or(now)
+        lines, code, until = _quote_terms(application, items, currency, valid_until, moment)
+
+        def after(app: Application, at: datetime) -> None:
+            # Revising supersedes the live quote before the new one becomes live.
+            app.quotes.filter(superseded_at__isnull=True).update(superseded_at=at)
+            _create_quote(app, lines=lines, currency=code, valid_until=until, notes=notes, actor=actor, now=at)
+
+        params = {
+            "items": [{"description": d, "amount": str(a)} for d, a in lines],
+            "currency": code,
+            "valid_until": until.isoformat() if until else None,
+            "notes": notes,
+        }
+        return _run(
+            application,
+            name=name,
+            actor=actor,
+            now=moment,
+            params=params,
+            change=lambda app: getattr(app, name)(),
+            after=after,
+        )
+
+    service.__name__ = f"application_{name}"
+    return service
+
+
+application_send_quote = _quote_service("send_quote")
+application_revise_quote = _quote_service("revise_quote")
+
+
+def application_admit(*, application: Application | int, actor: Actor, now: datetime | None = None) -> Application:
+    def after(app: Application, at: datetime) -> None:
+        assert app.admission_date is not None  # noqa: S101 - the admit condition guarantees it
+        TreatmentDay.objects.bulk_create(
+            TreatmentDay(
+                application=app,
+                day=entry["day"],
+                date=app.admission_date + timedelta(days=entry["day"] - 1),
+                activities=entry["activities"],
+            )
+            for entry in app.protocol
+        )
+
+    moment = now_or(now)
+    return _run(
+        application,
+        name="admit",
+        actor=actor,
+        now=moment,
+        params={},
+        change=lambda app: app.admit(at=moment),
+        after=after,
+    )
+
+
+def application_discharge(
+    *,
+    application: Application | int,
+    actor: Actor,
+    discharge_date: date,
+    summary: str,
+    now: datetime | None = None,
+) -> Application:
+    summary = _required(summary, "summary")
+    moment = now_or(now)
+
+    def change(app: Application) -> None:
+        today = timezone.localdate(moment, app.office.tz)
+        if discharge_date > today:
+            raise ValidationError({"discharge_date": ["The discharge date cannot be in the future."]})
+        if app.admission_date and discharge_date < app.admission_date:
+            raise ValidationError({"discharge_date": ["The discharge date cannot be before the admission date."]})
+        app.discharge(discharge_date=discharge_date, summary=summary)
+
+    return _run(
+        application,
+        name="discharge",
+        actor=actor,
+        now=moment,
+        params={"discharge_date": discharge_date.isoformat(), "summary": summary},
+        change=change,
+    )
+
+
+def application_start_follow_up(
+    *, application: Application | int, actor: Actor, now: datetime | None = None
+) -> Application:
+    return _run(
+        application, name="start_follow_up", actor=actor, now=now, params={}, change=lambda a: a.start_follow_up()
+    )
+
+
+def application_complete(*, application: Application | int, actor: Actor, now: datetime | None = None) -> Application:
+    moment = now_or(now)
+    return _run(
+        application, name="complete", actor=actor, now=moment, params={}, change=lambda a: a.complete(at=moment)
+    )
+
+
+def application_withdraw(
+    *, application: Application | int, actor: Actor, reason: str, now: datetime | None = None
+) -> Application:
+    reason = _required(reason, "reason")
+    return _run(
+        application,
+        name="withdraw",
+        actor=actor,
+        now=now,
+        params={"reason": reason},
+        change=lambda app: app.withdraw(reason=reason),
+    )
+
+
+# name -> service, for interfaces that dispatch by the transition's name (API, admin).
+TRANSITIONS: dict[str, Callable[..., Application]] = {
+    "approve_review": application_approve_review,
+    "decline": application_decline,
+    "send_quote": application_send_quote,
+    "revise_quote": application_revise_quote,
+    "admit": application_admit,
+    "discharge": application_discharge,
+    "start_follow_up": application_start_follow_up,
+    "complete": application_complete,
+    "withdraw": application_withdraw,
+}
