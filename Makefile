@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install migrate demo check-redis bench clean
+.PHONY: run test lint typecheck pytest install messages migrate demo check-redis bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-migrate: install
+# Translations are committed as .po and compiled here, in pure Python (no gettext needed).
+messages: install
+	$(BIN)/pybabel compile -d locale -D django --statistics
+
+migrate: messages
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
@@ -24,6 +28,7 @@ check-redis: install
 	@$(BIN)/python -m config.preflight
 
 run: check-redis demo
+	mkdir -p .run
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/honcho start -f Procfile
 
@@ -34,13 +39,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
-pytest: install
+pytest: messages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
-bench: migrate
-	$(BIN)/python bench/run.py
+# Benchmarks need PostgreSQL; each prints its figures beside a baseline measured in the same run.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
+bench: messages
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/sla_sweep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -12,7 +12,10 @@ logger = logging.getLogger(__name__)
 Job = Callable[[datetime], Any]
 
 # (name, dotted path of a callable taking `now`); imported lazily so apps load in any order.
-JOBS: list[tuple[str, str]] = []
+JOBS: list[tuple[str, str]] = [
+    ("sla_sweep", "workflow.services.sla.sla_sweep"),
+    ("notifications_relay", "notifications.relay.sweep"),
+]
 
 
 def _load(path: str) -> Job:

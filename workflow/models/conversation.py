@@ -65,11 +65,18 @@ class ReplyObligation(models.Model):
             ),
         ]
         indexes = [
-            # The SLA sweep reads only open obligations, by deadline (workflow.sla.sweep).
+            # The SLA sweep's breach pass reads only open, unbreached obligations by deadline
+            # (workflow.services.sla.sla_sweep); satisfied and closed ones never enter the index.
             models.Index(
                 fields=["due_at"],
-                condition=models.Q(satisfied_at__isnull=True, closed_at__isnull=True),
+                condition=models.Q(satisfied_at__isnull=True, closed_at__isnull=True, breached_at__isnull=True),
                 name="open_obligations_by_due",
+            ),
+            # The sweep's warning pass: open, unwarned obligations by the time 75 % is used.
+            models.Index(
+                fields=["warn_at"],
+                condition=models.Q(satisfied_at__isnull=True, closed_at__isnull=True, warned_at__isnull=True),
+                name="open_obligations_by_warn",
             ),
         ]
 

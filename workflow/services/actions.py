@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from notifications import events
 from offices.models import Membership, Office
 from workflow.actors import Actor
 from workflow.errors import Conflict
@@ -47,6 +48,7 @@ def message_post(
         )
         if kind == "reply":
             satisfy_obligation(app, at=now, message=message)
+            events.message_sent(message, now=now)
         record(app, action=f"message_{kind}", actor=actor, at=now, params={"message": message.pk})
     return message
 

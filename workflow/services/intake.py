@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 
+from notifications import events
 from offices.models import Office
 from workflow.actors import Actor
 from workflow.models import Application, Document, Message, ReferenceSequence
@@ -131,4 +132,5 @@ def application_submit(
             params["received_at"] = received_at.isoformat()
         open_obligation(application, received_at=received)
         record(application, action="submit", actor=actor, at=now, from_state="", params=params)
+        events.application_received(application, now=now)
     return application

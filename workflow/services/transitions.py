@@ -11,11 +11,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
+from notifications import events
 from workflow.actors import Actor
 from workflow.errors import ConditionsNotMet, Conflict, NotAllowed
 from workflow.models import Application, Quote, QuoteItem, TreatmentDay
@@ -24,6 +26,8 @@ from workflow.services.common import lock, now_or, record
 from workflow.services.obligations import close_obligations, satisfy_obligation
 
 QUOTE_VALIDITY_DAYS = 30
+_AMOUNT = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+_DESCRIPTION_MAX = QuoteItem._meta.get_field("description").max_length or 200
 
 # Transitions whose effect is a message to the patient, and so a reply (SPEC §4).
 WRITES_TO_PATIENT = frozenset({"approve_review", "decline", "send_quote", "revise_quote", "admit", "withdraw"})
@@ -76,7 +80,8 @@ def _run(
                 close_obligations(locked, at=now)
             elif name in WRITES_TO_PATIENT:
                 satisfy_obligation(locked, at=now, action=name)
-            record(locked, action=name, actor=actor, at=now, from_state=from_state, params=params)
+            log = record(locked, action=name, actor=actor, at=now, from_state=from_state, params=params)
+            events.transition_done(locked, name=name, history_id=log.pk, now=now)
     except (TransitionNotAllowed, ConcurrentTransition) as exc:
         raise Conflict("The application was changed by someone else; reload and try again.") from exc
     return locked
@@ -158,15 +163,22 @@ def _quote_terms(
     if not items:
         errors["items"] = ["A quote needs at least one line item."]
     for index, item in enumerate(items):
-        description = str(item.get("description", "")).strip()
-        amount = Decimal(str(item.get("amount", "0")))
-        if not description or amount <= 0:
-            errors.setdefault("items", []).append(f"Item {index + 1}: a description and an amount above 0.")
+        description = str(item.get("description", "")).strip() if isinstance(item, dict) else ""
+        try:
+            # The columns' own limits, so that a bad amount is a field error and never a database error.
+            amount = _AMOUNT.clean(item.get("amount")) if isinstance(item, dict) else None
+        except ValidationError:
+            amount = None
+        if not description or len(description) > _DESCRIPTION_MAX or amount is None:
+            errors.setdefault("items", []).append(
+                f"Item {index + 1}: a description (at most {_DESCRIPTION_MAX} characters) and an amount above 0"
+                " with at most two decimals."
+            )
+            continue
         lines.append((description, amount))
     if currency is not None and (len(currency) != 3 or not currency.isalpha()):
         errors["currency"] = ["A currency is a three-letter ISO 4217 code."]
-    if valid_until is not None and valid_until < now.date():
-        errors["valid_until"] = ["The quote cannot expire in the past."]
+    # `valid_until` in the past is checked against the office's date, once the office is known (_create_quote).
     if errors:
         raise ValidationError(errors)
     return lines, currency.upper() if currency else None, valid_until
@@ -183,6 +195,8 @@ def _create_quote(
     now: datetime,
 ) -> Quote:
     today = timezone.localdate(now, app.office.tz)
+    if valid_until is not None and valid_until < today:
+        raise ValidationError({"valid_until": ["The quote cannot expire in the past."]})
     quote = Quote.objects.create(
         application=app,
         currency=currency or app.office.currency,

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Notification(models.Model):
+    """One email to one recipient for one event: the transactional outbox (SPEC §6, §11).
+
+    Written in the same transaction as the event; delivered after commit by Celery. The rendered
+    subject and bodies are stored so that what was sent can be shown later.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    class Audience(models.TextChoices):
+        PATIENT = "patient", "Patient"
+        STAFF = "staff", "Staff"
+
+    kind = models.CharField(max_length=40)
+    audience = models.CharField(max_length=8, choices=Audience.choices)
+    application = models.ForeignKey(
+        "workflow.Application", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient_email = models.EmailField()
+    language = models.CharField(max_length=8, default="en")
+    # One event, one recipient, one row: a retried event can never write a second.
+    dedup_key = models.CharField(max_length=200, unique=True)
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    from_email = models.CharField(max_length=254)
+    reply_to = models.CharField(max_length=254, blank=True)
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # Staff alerts raised outside the office's hours wait for its next opening.
+    not_before = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The relay reads pending rows that are due (notifications.relay.sweep).
+            models.Index(fields=["not_before"], condition=models.Q(status="pending"), name="pending_notifications_due"),
+            # The relay recovers rows stuck in sending (notifications.relay.sweep).
+            models.Index(fields=["claimed_at"], condition=models.Q(status="sending"), name="sending_notifications"),
+            # The failed-notifications list for staff.
+            models.Index(fields=["status", "created_at"], name="notifications_by_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient_email} ({self.status})"
+
+    @property
+    def message_id(self) -> str:
+        """Derived from the row, so a resend after a crash carries the same Message-ID."""
+        domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "localhost"
+        return f"<notification-{self.pk}@{domain}>"

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from offices.models import Office
+from tests.workflow.conftest import advance, submit
+from workflow import services
+from workflow.actors import Actor
+from workflow.reports import sla_report
+
+pytestmark = pytest.mark.django_db
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=IST)
+
+
+def received(when: str):
+    with time_machine.travel(at(when), tick=False):
+        return submit()
+
+
+def test_it_counts_met_breached_and_pending_and_measures_reply_time_in_working_hours(delhi_coordinator):
+    coordinator = Actor.staff(delhi_coordinator)
+    # Replied after 2 working hours: met.
+    quick = received("2026-11-23 10:00")
+    services.message_post(application=quick, actor=coordinator, kind="reply", body="Hi", now=at("2026-11-23 12:00"))
+    # Replied across the Delhi holiday (Tue 24 Nov): 8.5 h on Monday + 1 h on Wednesday = 9.5 working hours.
+    overnight = received("2026-11-23 10:00")
+    services.message_post(application=overnight, actor=coordinator, kind="reply", body="Hi", now=at("2026-11-25 10:30"))
+    # Replied after the deadline (Thu 26 Nov 10:00): breached, 18 h + 1 h = 19 working hours.
+    late = received("2026-11-23 10:00")
+    services.message_post(application=late, actor=coordinator, kind="reply", body="Hi", now=at("2026-11-26 11:00"))
+    # Never replied, past due: breached.
+    received("2026-11-23 10:00")
+    # Not yet due: pending.
+    received("2026-11-27 10:00")
+    # Outside the period: not counted.
+    received("2026-12-05 10:00")
+
+    [row] = sla_report(
+        offices=[Office.objects.get(code="delhi")],
+        start=date(2026, 11, 23),
+        end=date(2026, 11, 30),
+        now=at("2026-11-27 12:00"),
+    )
+    assert row["opened"] == 5
+    assert (row["met"], row["breached"], row["pending"]) == (2, 2, 1)
+    assert row["percent_met"] == 50.0
+    assert row["median_reply_hours"] == 9.5
+    assert row["p90_reply_hours"] == 19.0
+
+
+def test_an_obligation_closed_by_withdrawal_before_its_deadline_is_neither_met_nor_breached():
+    application = received("2026-11-23 10:00")
+    with time_machine.travel(at("2026-11-23 11:00"), tick=False):
+        advance(application, "withdrawn")
+    [row] = sla_report(
+        offices=[Office.objects.get(code="delhi")],
+        start=date(2026, 11, 23),
+        end=date(2026, 11, 23),
+        now=at("2026-12-31 12:00"),
+    )
+    assert (row["opened"], row["met"], row["breached"], row["closed_unanswered"]) == (1, 0, 0, 1)
+    assert row["percent_met"] is None
+    assert row["median_reply_hours"] is None
+
+
+def test_each_office_reports_only_its_own_obligations():
+    received("2026-11-23 10:00")
+    rows = sla_report(
+        offices=list(Office.objects.order_by("code")),
+        start=date(2026, 11, 1),
+        end=date(2026, 11, 30),
+        now=at("2026-11-23 12:00"),
+    )
+    assert [(r["office"], r["opened"]) for r in rows] == [("delhi", 1), ("europe", 0)]

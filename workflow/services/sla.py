@@ -1,0 +1,104 @@
+"""The SLA sweep (SPEC §4): warn at 75 % of the budget, breach after the deadline, each once.
+
+Beat runs it every minute and `run_scheduled` runs it as of any instant; both may overlap, so
+rows are claimed with SELECT … FOR UPDATE SKIP LOCKED and re-filtered on the flag they set.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from notifications.services import notify_staff
+from offices.models import Membership
+from workflow.models import ReplyObligation
+
+BATCH_SIZE = 200
+OPEN = Q(satisfied_at__isnull=True, closed_at__isnull=True)
+
+
+def _local(moment: datetime, obligation: ReplyObligation) -> str:
+    office = obligation.application.office
+    return moment.astimezone(office.tz).strftime(f"%a %d %b %Y %H:%M ({office.timezone})")
+
+
+def _office_staff(office_id: int, role: str) -> QuerySet[User]:
+    return User.objects.filter(is_active=True, memberships__office_id=office_id, memberships__role=role).order_by("pk")
+
+
+def _claim(candidates: QuerySet[ReplyObligation], order: str) -> list[ReplyObligation]:
+    # Ordered by the partial index's own column, so the index serves both the filter and the order.
+    return list(
+        candidates.select_for_update(skip_locked=True, of=("self",))
+        .select_related("application__office", "application__assigned_to")
+        .order_by(order)[:BATCH_SIZE]
+    )
+
+
+def warn_candidates(now: datetime) -> QuerySet[ReplyObligation]:
+    return ReplyObligation.objects.filter(OPEN, warned_at__isnull=True, warn_at__lte=now, due_at__gt=now)
+
+
+def breach_candidates(now: datetime) -> QuerySet[ReplyObligation]:
+    return ReplyObligation.objects.filter(OPEN, breached_at__isnull=True, due_at__lte=now)
+
+
+def warn_due_soon(now: datetime) -> int:
+    """Warn the assignee, or the office's coordinators when nobody is assigned."""
+    warned = 0
+    while True:
+        with transaction.atomic():
+            batch = _claim(warn_candidates(now), "warn_at")
+            if not batch:
+                return warned
+            ReplyObligation.objects.filter(pk__in=[o.pk for o in batch]).update(warned_at=now)
+            for obligation in batch:
+                application = obligation.application
+                assignee = application.assigned_to
+                recipients = (
+                    [assignee]
+                    if assignee is not None and assignee.is_active
+                    else list(_office_staff(application.office_id, Membership.Role.COORDINATOR))
+                )
+                notify_staff(
+                    kind="sla_warning",
+                    application=application,
+                    users=recipients,
+                    event_key=f"obligation-{obligation.pk}",
+                    context={"obligation": obligation, "due_local": _local(obligation.due_at, obligation)},
+                    now=now,
+                )
+            warned += len(batch)
+
+
+def breach_overdue(now: datetime) -> int:
+    """Mark past-due obligations breached and escalate to the office's managers."""
+    breached = 0
+    while True:
+        with transaction.atomic():
+            batch = _claim(breach_candidates(now), "due_at")
+            if not batch:
+                return breached
+            ReplyObligation.objects.filter(pk__in=[o.pk for o in batch]).update(breached_at=now)
+            for obligation in batch:
+                application = obligation.application
+                notify_staff(
+                    kind="sla_breach",
+                    application=application,
+                    users=list(_office_staff(application.office_id, Membership.Role.MANAGER)),
+                    event_key=f"obligation-{obligation.pk}",
+                    context={
+                        "obligation": obligation,
+                        "due_local": _local(obligation.due_at, obligation),
+                        "assignee": application.assigned_to.get_username() if application.assigned_to else "",
+                    },
+                    now=now,
+                )
+            breached += len(batch)
+
+
+def sla_sweep(now: datetime) -> dict[str, int]:
+    return {"warned": warn_due_soon(now), "breached": breach_overdue(now)}
