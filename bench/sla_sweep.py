@@ -39,9 +39,8 @@ def load(total: int, due: int) -> None:
     from workflow.models import Application, ReplyObligation
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE workflow_replyobligation, notifications_notification, workflow_application RESTART IDENTITY CASCADE"
-        )
+        tables = "workflow_replyobligation, notifications_notification, workflow_application"
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     office = Office.objects.get(code="europe")
     now = timezone.now()
     batch = 5_000
