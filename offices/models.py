@@ -105,3 +105,21 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.role} at {self.office.code}"
+
+
+class CalendarChange(models.Model):
+    """A change to an office's calendar and how many open deadlines it moved (SPEC §2)."""
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="calendar_changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    description = models.CharField(max_length=300)
+    obligations_recomputed = models.PositiveIntegerField(default=0)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.office.code}: {self.description}"

@@ -46,3 +46,22 @@ def _set_reply_due(application: Application, due: datetime | None, warn: datetim
     if (application.reply_due_at, application.reply_warn_at) != (due, warn):
         application.reply_due_at, application.reply_warn_at = due, warn
         Application.objects.filter(pk=application.pk).update(reply_due_at=due, reply_warn_at=warn)
+
+
+def recompute_open_obligations(office_id: int) -> int:
+    """After the office's calendar changed: recompute its open deadlines from their start (SPEC §2)."""
+    from offices.models import Office
+
+    office = Office.objects.prefetch_related("overrides").get(pk=office_id)
+    calendar = office.calendar()
+    count = 0
+    open_obligations = ReplyObligation.objects.select_for_update().filter(
+        application__office_id=office_id, satisfied_at__isnull=True, closed_at__isnull=True
+    )
+    for obligation in open_obligations.select_related("application"):
+        warn, due = sla.deadlines(office, calendar, obligation.opened_at)
+        if (warn, due) != (obligation.warn_at, obligation.due_at):
+            ReplyObligation.objects.filter(pk=obligation.pk).update(warn_at=warn, due_at=due)
+            _set_reply_due(obligation.application, due, warn)
+            count += 1
+    return count
