@@ -48,7 +48,7 @@ test: lint typecheck pytest
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 bench: messages
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/sla_sweep.py
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/notifications.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/notification_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

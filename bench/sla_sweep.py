@@ -87,7 +87,7 @@ def rows_read(now) -> int:  # type: ignore[no-untyped-def]
     return total
 
 
-def _scanned(node: dict) -> int:  # type: ignore[type-arg]
+def _scanned(node: dict) -> int:
     own = 0
     if "Scan" in node["Node Type"]:
         own = int(node["Actual Rows"] * node.get("Actual Loops", 1)) + int(node.get("Rows Removed by Filter", 0))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -13,12 +15,15 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.fields import get_error_detail
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from workflow import errors as workflow_errors
 
 
 class Conflict(exceptions.APIException):
@@ -27,6 +32,55 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The application changed or is not in a state that allows this."
     default_code = "conflict"
+
+
+class ConditionsNotMet(Conflict):
+    """A transition whose conditions are not met yet (e.g. `admit` before the consent is signed)."""
+
+    default_detail = "The conditions of this transition are not met."
+    default_code = "conditions_not_met"
+
+    def __init__(self, detail: str | None = None, *, unmet: list[str] | None = None) -> None:
+        super().__init__(detail)
+        self.unmet = list(unmet or [])
+
+
+# The shape of every error response, for the schema. (Built inline: a serializer class cannot
+# declare a field named `fields`.)
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "code": serializers.CharField(help_text="Stable, for programs: invalid, not_found, conflict, …"),
+        "message": serializers.CharField(help_text="For people."),
+        "fields": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="With `invalid`: the messages per input field (`non_field_errors` for the whole input).",
+        ),
+        "unmet": serializers.ListField(
+            child=serializers.CharField(), required=False, help_text="With `conditions_not_met`: what is missing."
+        ),
+        "retry_after": serializers.IntegerField(required=False, help_text="With `throttled`: seconds to wait."),
+    },
+)
+
+
+def _as_api_exception(exc: Exception) -> Exception:
+    """Django's and the domain's exceptions as the DRF exception with the right status."""
+    if isinstance(exc, Http404 | ObjectDoesNotExist):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, workflow_errors.NotAllowed):
+        return exceptions.PermissionDenied(str(exc))
+    if isinstance(exc, workflow_errors.ConditionsNotMet):
+        return ConditionsNotMet(str(exc), unmet=exc.unmet)
+    if isinstance(exc, workflow_errors.Conflict):
+        return Conflict(str(exc))
+    if isinstance(exc, DjangoValidationError):
+        # The services raise a dict of field -> messages; anything else is about the whole input.
+        return exceptions.ValidationError(get_error_detail(exc))
+    return exc
 
 
 def _first_code(codes: Any) -> str:
@@ -39,12 +93,17 @@ def _first_code(codes: Any) -> str:
     return "error"
 
 
+def _invalid_message(fields: dict[str, Any]) -> str:
+    named = [name for name in fields if name != "non_field_errors"]
+    if named:
+        return "The request has invalid fields: " + ", ".join(named) + "."
+    first = fields.get("non_field_errors")
+    return str(first[0]) if isinstance(first, list) and first else "The request is invalid."
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every error as {"code", "message"[, "fields"]}; `code` is stable, `message` is for people."""
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+    exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
@@ -52,10 +111,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
         fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
-        body = {"code": "invalid", "message": "The request has invalid fields.", "fields": fields}
+        body = {"code": "invalid", "message": _invalid_message(fields), "fields": fields}
     else:
         code = _first_code(exc.get_codes())
         body = {"code": code, "message": str(exc.detail)}
+        if isinstance(exc, ConditionsNotMet):
+            body["unmet"] = exc.unmet
         wait = getattr(exc, "wait", None)
         if isinstance(exc, exceptions.Throttled) and wait is not None:
             body["retry_after"] = int(wait)

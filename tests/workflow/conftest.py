@@ -62,7 +62,9 @@ def advance(application: Application, state: str, *, now: datetime | None = None
     today = timezone.localdate(now or timezone.now(), app.office.tz)
     while PATH.index(app.state) < target:
         if app.state == "received":
-            app = services.application_approve_review(application=app, actor=physician, review_notes="Eligible", now=now)
+            app = services.application_approve_review(
+                application=app, actor=physician, review_notes="Eligible", now=now
+            )
         elif app.state == "medically_reviewed":
             app = services.application_send_quote(
                 application=app, actor=coordinator, items=[{"description": "Protocol", "amount": "4500.00"}], now=now

@@ -81,3 +81,62 @@ def test_each_office_reports_only_its_own_obligations():
         now=at("2026-11-23 12:00"),
     )
     assert [(r["office"], r["opened"]) for r in rows] == [("delhi", 1), ("europe", 0)]
+
+
+def api_for(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_a_manager_gets_the_report_of_their_office_over_http(delhi_manager, delhi_coordinator):
+    application = received("2026-11-23 10:00")
+    services.message_post(
+        application=application,
+        actor=Actor.staff(delhi_coordinator),
+        kind="reply",
+        body="Hi",
+        now=at("2026-11-23 12:00"),
+    )
+    with time_machine.travel(at("2026-11-27 12:00"), tick=False):
+        response = api_for(delhi_manager).get("/api/v1/reports/sla/", {"from": "2026-11-01", "to": "2026-11-30"})
+    assert response.status_code == 200
+    [row] = response.json()
+    assert row["office"] == "delhi"
+    assert (row["from"], row["to"]) == ("2026-11-01", "2026-11-30")
+    assert (row["opened"], row["met"], row["percent_met"], row["median_reply_hours"]) == (1, 1, 100.0, 2.0)
+
+
+def test_the_report_is_for_managers_only(delhi_coordinator):
+    response = api_for(delhi_coordinator).get("/api/v1/reports/sla/")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+
+
+def test_a_manager_cannot_read_another_offices_report(delhi_manager):
+    response = api_for(delhi_manager).get("/api/v1/reports/sla/", {"office": "europe"})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "2026-12-01", "to": "2026-11-01"}, "from"),
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2026-13-01"}, "to"),
+        ({"from": "2024-01-01", "to": "2026-01-01"}, "from"),
+    ],
+)
+def test_a_bad_period_is_a_400_naming_the_field(delhi_manager, params, field):
+    response = api_for(delhi_manager).get("/api/v1/reports/sla/", params)
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+
+
+def test_without_a_period_the_report_covers_the_last_30_days(delhi_manager):
+    with time_machine.travel(at("2026-11-27 12:00"), tick=False):
+        response = api_for(delhi_manager).get("/api/v1/reports/sla/")
+    [row] = response.json()
+    assert (row["from"], row["to"]) == ("2026-10-29", "2026-11-27")

@@ -123,6 +123,8 @@ def application_transfer(
     with transaction.atomic():
         app = lock(application, actor)
         require_role(app, actor, OFFICE_STAFF)
+        if isinstance(application, Application) and app.office_id != application.office_id:
+            raise Conflict("The application was transferred meanwhile; reload and try again.")
         if app.is_terminal:
             raise Conflict(f"A {app.state} application cannot be transferred.")
         if target.pk == app.office_id:

@@ -7,7 +7,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from workflow.actors import Actor
-from workflow.errors import NotAllowed
+from workflow.errors import Conflict, NotAllowed
 from workflow.models import Application, TransitionLog
 
 
@@ -20,7 +20,18 @@ def lock(application: Application | int, actor: Actor) -> Application:
     queryset = Application.objects.select_for_update(of=("self",)).select_related("office")
     if actor.kind == "user":
         queryset = queryset.visible_to(actor)
-    return queryset.get(pk=pk)
+    try:
+        return queryset.get(pk=pk)
+    except Application.DoesNotExist:
+        # The caller read it in one of their offices and a concurrent transfer has moved it away since:
+        # they lost a race (a conflict, SPEC §3), they did not ask for something they may not see.
+        if (
+            isinstance(application, Application)
+            and application.office_id in actor.office_ids
+            and Application.objects.filter(pk=pk).exists()
+        ):
+            raise Conflict("The application was transferred to another office meanwhile.") from None
+        raise
 
 
 def require_role(application: Application, actor: Actor, roles: frozenset[str]) -> None:

@@ -81,7 +81,7 @@ def application_submit(
     handling_office = Office.objects.filter(code=office_code).first()
     if handling_office is None:
         errors["office"] = [f"Unknown office {office_code!r}."]
-    elif actor.kind == "user" and received_at is not None and handling_office.pk not in actor.office_ids:
+    elif actor.is_staff_member and handling_office.pk not in actor.office_ids:
         errors["office"] = ["You can only enter applications for your own offices."]
     if len(documents) > MAX_DOCUMENTS:
         errors["documents"] = [f"At most {MAX_DOCUMENTS} files."]

@@ -3,7 +3,7 @@ bare loop of Django `send_mail` calls to the same local SMTP sink, in the same r
 
 Needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); starts its own SMTP sink and worker.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/notifications.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/notification_throughput.py
 """
 
 from __future__ import annotations

@@ -1,0 +1,90 @@
+"""Report endpoints (SPEC §4): how well each office keeps its reply promise."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from offices.models import Membership, Office
+from workflow.api.views import StaffView, errors
+from workflow.reports import sla_report
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+
+
+class SlaReportQuerySerializer(serializers.Serializer[Any]):
+    office = serializers.SlugField(required=False, help_text="An office code; all offices you manage if omitted.")
+    to = serializers.DateField(required=False, help_text="Last day (office-local), inclusive; default today.")
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        # `from` is a Python keyword, so the field is added under its public name here.
+        fields["from"] = serializers.DateField(
+            required=False, help_text="First day (office-local); default 30 days ago."
+        )
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        end = attrs.get("to") or timezone.localdate()
+        start = attrs.get("from") or end - timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
+            raise serializers.ValidationError({"from": ["The period starts after it ends."]})
+        if (end - start).days >= MAX_DAYS:
+            raise serializers.ValidationError({"from": [f"A report covers at most {MAX_DAYS} days."]})
+        return {**attrs, "from": start, "to": end}
+
+
+class SlaReportRowSerializer(serializers.Serializer[Any]):
+    office = serializers.CharField()
+    to = serializers.DateField()
+    opened = serializers.IntegerField()
+    met = serializers.IntegerField(help_text="Replied by the deadline.")
+    breached = serializers.IntegerField(help_text="Replied late, or unanswered past the deadline.")
+    pending = serializers.IntegerField(help_text="Open and not yet due.")
+    closed_unanswered = serializers.IntegerField(help_text="Closed by a terminal state before the deadline.")
+    percent_met = serializers.FloatField(allow_null=True, help_text="met / (met + breached) × 100.")
+    median_reply_hours = serializers.FloatField(allow_null=True, help_text="In working hours of the office.")
+    p90_reply_hours = serializers.FloatField(allow_null=True, help_text="90th percentile, nearest rank.")
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField()
+        return fields
+
+
+class SlaReportView(StaffView):
+    """Per office and period: obligations opened, met, breached, % met, median and p90 reply time.
+
+    For managers, over the offices they manage.
+    """
+
+    @extend_schema(
+        parameters=[SlaReportQuerySerializer],
+        responses={200: SlaReportRowSerializer(many=True), **errors(400, 401, 403, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        query = SlaReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        managed = [office for office, role in self.actor.roles.items() if role == Membership.Role.MANAGER]
+        if not managed:
+            raise exceptions.PermissionDenied("Reports are for office managers.")
+        offices = Office.objects.filter(pk__in=managed).prefetch_related("overrides").order_by("code")
+        code = query.validated_data.get("office")
+        if code:
+            offices = offices.filter(code=code)
+            if not offices:
+                raise exceptions.NotFound(f"You manage no office {code!r}.")
+        rows = sla_report(
+            offices=list(offices),
+            start=query.validated_data["from"],
+            end=query.validated_data["to"],
+            now=timezone.now(),
+        )
+        return Response(SlaReportRowSerializer(rows, many=True).data)

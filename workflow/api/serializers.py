@@ -1,0 +1,345 @@
+"""Input and output serializers of the applications API (SPEC §9). Field names are the contract.
+
+Inputs only shape and type the request; the rules (what a valid quote is, who may set
+`received_at`, …) live in the services, which raise field errors the exception handler serves as 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from config.api import AwareDateTimeField
+from workflow import services
+from workflow import sla as sla_rules
+from workflow.actors import Actor
+from workflow.models import (
+    Application,
+    ConsentSignature,
+    Document,
+    Message,
+    Quote,
+    QuoteItem,
+    State,
+    TransitionLog,
+    TreatmentDay,
+)
+from workflow.selectors import ASSIGNED_ME, ASSIGNED_NONE, QUEUE_ORDERINGS
+
+# ---- inputs ----
+
+
+class IntakeInputSerializer(serializers.Serializer[Any]):
+    full_name = serializers.CharField(max_length=200)
+    email = serializers.EmailField()
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    date_of_birth = serializers.DateField()
+    sex = serializers.ChoiceField(choices=Application.Sex.choices)
+    country = serializers.CharField(max_length=2, min_length=2, help_text="ISO 3166-1 alpha-2, e.g. IN or DE.")
+    preferred_language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False, default="en")
+    condition = serializers.CharField(max_length=200)
+    diagnosis_date = serializers.DateField(required=False, allow_null=True, default=None)
+    current_medications = serializers.CharField(required=False, allow_blank=True, default="")
+    medical_history = serializers.CharField(required=False, allow_blank=True, default="")
+    treatment_request = serializers.CharField(required=False, allow_blank=True, default="")
+    office = serializers.SlugField(
+        required=False, allow_null=True, default=None, help_text="Office code; routed by country when omitted."
+    )
+    privacy_consent = serializers.BooleanField(help_text="Must be true: the privacy notice is accepted.")
+    documents = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        help_text="Medical records (PDF, JPEG or PNG); multipart only.",
+    )
+    received_at = AwareDateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Staff only: when a phone or email request really arrived (never in the future).",
+    )
+
+
+class QueueFilterSerializer(serializers.Serializer[Any]):
+    office = serializers.SlugField(required=False, help_text="Office code.")
+    state = serializers.ChoiceField(choices=State.choices, required=False)
+    assigned = serializers.CharField(
+        required=False, help_text=f"`{ASSIGNED_ME}`, `{ASSIGNED_NONE}` (unassigned) or a user id."
+    )
+    sla = serializers.ChoiceField(choices=sla_rules.STATUSES, required=False)
+    q = serializers.CharField(required=False, max_length=200, help_text="Text in the reference, name or email.")
+    ordering = serializers.ChoiceField(
+        choices=list(QUEUE_ORDERINGS),
+        required=False,
+        default="reply_due_at",
+        help_text="`reply_due_at` (default; no deadline last), `received_at` or `-received_at`.",
+    )
+
+
+class ProtocolDaySerializer(serializers.Serializer[Any]):
+    day = serializers.IntegerField(min_value=1)
+    activities = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+
+
+class ApproveReviewInputSerializer(serializers.Serializer[Any]):
+    review_notes = serializers.CharField()
+    protocol = ProtocolDaySerializer(
+        many=True, required=False, allow_null=True, help_text="The recommended protocol; SPEC §5 default if omitted."
+    )
+
+
+class DeclineInputSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(help_text="Why the patient is not eligible; the patient is told.")
+
+
+class WithdrawInputSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(help_text="Why the application is withdrawn.")
+
+
+class QuoteItemInputSerializer(serializers.Serializer[Any]):
+    description = serializers.CharField(max_length=200)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class SendQuoteInputSerializer(serializers.Serializer[Any]):
+    items = QuoteItemInputSerializer(many=True, help_text="The total is their sum.")
+    currency = serializers.CharField(
+        required=False, allow_null=True, default=None, help_text="ISO 4217; the office's currency if omitted."
+    )
+    valid_until = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="30 days from today if omitted."
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReviseQuoteInputSerializer(SendQuoteInputSerializer):
+    """The same terms as `send_quote`; the new quote supersedes the live one."""
+
+
+class DischargeInputSerializer(serializers.Serializer[Any]):
+    discharge_date = serializers.DateField()
+    summary = serializers.CharField()
+
+
+class MessageInputSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(
+        choices=[("reply", "Reply to the patient"), ("note", "Internal note")],
+        help_text="`reply` is emailed to the patient and answers the reply promise; `note` is for colleagues.",
+    )
+    body = serializers.CharField()
+
+
+class AssignInputSerializer(serializers.Serializer[Any]):
+    user = serializers.IntegerField(allow_null=True, help_text="A staff member of the office, or null to unassign.")
+
+
+class TransferInputSerializer(serializers.Serializer[Any]):
+    office = serializers.SlugField(help_text="The code of the office taking over.")
+
+
+class AdmissionInputSerializer(serializers.Serializer[Any]):
+    admission_date = serializers.DateField()
+
+
+class ConsentPaperInputSerializer(serializers.Serializer[Any]):
+    signer_name = serializers.CharField(max_length=200)
+    signed_at = AwareDateTimeField()
+    scan = serializers.FileField(help_text="The scanned signed form: PDF, JPEG or PNG.")
+
+
+# ---- outputs ----
+
+
+class SlaSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=sla_rules.STATUSES, allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    working_time_left = serializers.IntegerField(
+        allow_null=True, help_text="Working seconds until the deadline; negative once breached."
+    )
+
+
+class IntakeReceiptSerializer(serializers.Serializer[Any]):
+    """What an anonymous patient gets back: nothing they did not send but the reference and deadline."""
+
+    reference = serializers.CharField()
+    state = serializers.ChoiceField(choices=State.choices)
+    office = serializers.CharField(source="office.code")
+    received_at = serializers.DateTimeField()
+    reply_due_at = serializers.DateTimeField(allow_null=True)
+
+
+class ApplicationSummarySerializer(serializers.Serializer[Any]):
+    """A row of the queue. Needs `now` and `calendars` (office id -> WorkingCalendar) in the context."""
+
+    reference = serializers.CharField()
+    state = serializers.ChoiceField(choices=State.choices)
+    office = serializers.CharField(source="office.code")
+    assigned_to = serializers.IntegerField(source="assigned_to_id", allow_null=True)
+    assigned_to_name = serializers.SerializerMethodField()
+    full_name = serializers.CharField()
+    country = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    reply_due_at = serializers.DateTimeField(allow_null=True)
+    sla = serializers.SerializerMethodField()
+
+    def get_assigned_to_name(self, application: Application) -> str | None:
+        user = application.assigned_to
+        if user is None:
+            return None
+        return user.get_full_name() or user.get_username()
+
+    @extend_schema_field(SlaSerializer)
+    def get_sla(self, application: Application) -> dict[str, Any]:
+        calendars = self.context["calendars"]
+        calendar = calendars.get(application.office_id)
+        if calendar is None:
+            calendar = calendars[application.office_id] = application.office.calendar()
+        return sla_rules.summary(
+            office=application.office,
+            calendar=calendar,
+            due_at=application.reply_due_at,
+            warn_at=application.reply_warn_at,
+            now=self.context["now"],
+        )
+
+
+class DocumentSerializer(serializers.ModelSerializer[Document]):
+    name = serializers.CharField(source="original_name")
+
+    class Meta:
+        model = Document
+        fields = ["id", "name", "content_type", "size", "uploaded_at"]
+
+
+class QuoteItemSerializer(serializers.ModelSerializer[QuoteItem]):
+    class Meta:
+        model = QuoteItem
+        fields = ["description", "amount"]
+
+
+class QuoteSerializer(serializers.ModelSerializer[Quote]):
+    items = QuoteItemSerializer(many=True)
+
+    class Meta:
+        model = Quote
+        fields = ["id", "items", "total", "currency", "valid_until", "notes", "created_at", "accepted_at"]
+
+
+class SignatureSerializer(serializers.ModelSerializer[ConsentSignature]):
+    has_scan = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ConsentSignature
+        fields = [
+            "id",
+            "document_version",
+            "document_sha256",
+            "signer_name",
+            "signed_at",
+            "method",
+            "has_scan",
+            "recorded_by",
+            "withdrawn_at",
+        ]
+
+    def get_has_scan(self, signature: ConsentSignature) -> bool:
+        return bool(signature.scan)
+
+
+class TreatmentDaySerializer(serializers.ModelSerializer[TreatmentDay]):
+    activities = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = TreatmentDay
+        fields = ["day", "date", "activities", "done_at", "notes"]
+
+
+class ApplicationDetailSerializer(ApplicationSummarySerializer):
+    """Everything of SPEC §3. Needs `actor` in the context as well, for `available_transitions`."""
+
+    email = serializers.EmailField()
+    phone = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    sex = serializers.ChoiceField(choices=Application.Sex.choices)
+    preferred_language = serializers.CharField()
+    condition = serializers.CharField()
+    diagnosis_date = serializers.DateField(allow_null=True)
+    current_medications = serializers.CharField()
+    medical_history = serializers.CharField()
+    treatment_request = serializers.CharField()
+    privacy_notice_version = serializers.CharField()
+    privacy_consent_at = serializers.DateTimeField()
+    review_notes = serializers.CharField()
+    protocol = ProtocolDaySerializer(many=True)
+    reviewed_by = serializers.IntegerField(source="reviewed_by_id", allow_null=True)
+    decline_reason = serializers.CharField()
+    withdraw_reason = serializers.CharField()
+    admission_date = serializers.DateField(allow_null=True)
+    admitted_at = serializers.DateTimeField(allow_null=True)
+    discharge_date = serializers.DateField(allow_null=True)
+    discharge_summary = serializers.CharField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    documents = DocumentSerializer(many=True)
+    quote = serializers.SerializerMethodField()
+    signatures = SignatureSerializer(many=True)
+    treatment_days = TreatmentDaySerializer(many=True)
+    available_transitions = serializers.SerializerMethodField()
+
+    @extend_schema_field(QuoteSerializer(allow_null=True))
+    def get_quote(self, application: Application) -> dict[str, Any] | None:
+        """The live quote (not superseded), or null."""
+        live = getattr(application, "live_quotes", None)
+        if live is None:
+            live = list(application.quotes.filter(superseded_at__isnull=True).prefetch_related("items"))
+        return QuoteSerializer(live[0]).data if live else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(services.TRANSITIONS))))
+    def get_available_transitions(self, application: Application) -> list[str]:
+        actor: Actor = self.context["actor"]
+        return services.available_transitions(application, actor)
+
+
+class TransferResultSerializer(serializers.Serializer[Any]):
+    """After a transfer the caller may no longer see the case, so only where it went is returned."""
+
+    reference = serializers.CharField()
+    state = serializers.ChoiceField(choices=State.choices)
+    office = serializers.CharField(source="office.code")
+    assigned_to = serializers.IntegerField(source="assigned_to_id", allow_null=True)
+
+
+class HistoryActorSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=TransitionLog.ActorKind.choices)
+    id = serializers.IntegerField(allow_null=True, help_text="The staff member's user id; null otherwise.")
+    name = serializers.CharField(help_text="The staff member's username, or `patient` / `system`.")
+
+
+class HistoryEntrySerializer(serializers.Serializer[Any]):
+    action = serializers.CharField()
+    from_state = serializers.CharField(help_text="Empty for the submission.")
+    to_state = serializers.CharField()
+    actor = serializers.SerializerMethodField()
+    params = serializers.DictField()
+    at = serializers.DateTimeField()
+
+    @extend_schema_field(HistoryActorSerializer)
+    def get_actor(self, entry: TransitionLog) -> dict[str, Any]:
+        return {"kind": entry.actor_kind, "id": entry.actor_id, "name": entry.actor_label}
+
+
+class MessageSerializer(serializers.ModelSerializer[Message]):
+    author_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "direction", "channel", "body", "author", "author_name", "created_at"]
+
+    def get_author_name(self, message: Message) -> str | None:
+        if message.author is None:
+            return None
+        return message.author.get_full_name() or message.author.get_username()

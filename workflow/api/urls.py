@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from workflow.api import reports, views
+
+APPLICATION = "applications/<str:reference>/"
+
+urlpatterns: list[URLPattern] = [
+    path("applications/", views.ApplicationCollectionView.as_view(), name="application-list"),
+    path(APPLICATION, views.ApplicationDetailView.as_view(), name="application-detail"),
+    *(
+        path(f"{APPLICATION}transitions/{name}/", view.as_view(), name=f"application-transition-{name}")
+        for name, view in views.TRANSITION_VIEWS.items()
+    ),
+    # Any other name: a 404 with the error shape rather than Django's page.
+    path(
+        f"{APPLICATION}transitions/<str:name>/",
+        views.UnknownTransitionView.as_view(),
+        name="application-transition-unknown",
+    ),
+    path(f"{APPLICATION}history/", views.HistoryView.as_view(), name="application-history"),
+    path(f"{APPLICATION}messages/", views.MessagesView.as_view(), name="application-messages"),
+    path(f"{APPLICATION}assign/", views.AssignView.as_view(), name="application-assign"),
+    path(f"{APPLICATION}transfer/", views.TransferView.as_view(), name="application-transfer"),
+    path(f"{APPLICATION}quote/accept/", views.QuoteAcceptView.as_view(), name="application-quote-accept"),
+    path(f"{APPLICATION}admission/", views.AdmissionView.as_view(), name="application-admission"),
+    path("reports/sla/", reports.SlaReportView.as_view(), name="report-sla"),
+    path(
+        f"{APPLICATION}consent-signatures/",
+        views.ConsentSignatureView.as_view(),
+        name="application-consent-signatures",
+    ),
+]

@@ -1,0 +1,340 @@
+"""The applications API (SPEC §9): one small view per operation, each calling one service or selector.
+
+Errors are raised, never built here: the services raise NotAllowed (403), Conflict (409),
+ValidationError (400) and DoesNotExist (404), and `config.api.exception_handler` serves them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any, ClassVar
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, BaseThrottle
+from rest_framework.views import APIView
+
+from config.api import ErrorSerializer
+from workflow import selectors, services
+from workflow.actors import Actor
+from workflow.api.serializers import (
+    AdmissionInputSerializer,
+    ApplicationDetailSerializer,
+    ApplicationSummarySerializer,
+    ApproveReviewInputSerializer,
+    AssignInputSerializer,
+    ConsentPaperInputSerializer,
+    DeclineInputSerializer,
+    DischargeInputSerializer,
+    HistoryEntrySerializer,
+    IntakeInputSerializer,
+    IntakeReceiptSerializer,
+    MessageInputSerializer,
+    MessageSerializer,
+    QueueFilterSerializer,
+    ReviseQuoteInputSerializer,
+    SendQuoteInputSerializer,
+    SignatureSerializer,
+    TransferInputSerializer,
+    TransferResultSerializer,
+    WithdrawInputSerializer,
+)
+from workflow.models import Application
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: `fields` names each bad field.",
+    401: "No credentials, or bad ones.",
+    403: "Not an office staff member, or the role in this office does not allow it.",
+    404: "No such application in the caller's offices.",
+    409: "Not possible from the current state (`conflict`), a condition is missing (`conditions_not_met`, "
+    "with `unmet`), or a concurrent change won.",
+    429: "Too many requests; `retry_after` says how many seconds to wait.",
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    return {code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]) for code in codes}
+
+
+class IsOfficeStaff(BasePermission):
+    message = "Only staff members of an office may use this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return isinstance(view, StaffView) and view.actor.is_staff_member
+
+
+class StaffView(APIView):
+    # Token first, so that a request without credentials gets 401 with WWW-Authenticate, not 403.
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated, IsOfficeStaff]
+
+    @cached_property
+    def actor(self) -> Actor:
+        return Actor.staff(self.request.user)
+
+    def lookup(self, reference: str) -> Application:
+        return selectors.application_lookup(actor=self.actor, reference=reference)
+
+    def detail(self, reference: str, *, status_code: int = status.HTTP_200_OK) -> Response:
+        application = selectors.application_get(actor=self.actor, reference=reference)
+        context = {"now": timezone.now(), "calendars": {}, "actor": self.actor}
+        return Response(ApplicationDetailSerializer(application, context=context).data, status=status_code)
+
+
+def validated(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class IntakeThrottle(AnonRateThrottle):
+    """Anonymous intake, per client address. Signed-in users (staff entering phone and email requests) are not
+    counted: they are known, and a busy morning of calls must not lock them out."""
+
+    scope = "intake"
+
+
+class QueuePagination(PageNumberPagination):
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class ApplicationCollectionView(StaffView):
+    """GET: the staff queue. POST: the public intake form (anyone; staff may also set `received_at`)."""
+
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    pagination_class = QueuePagination
+
+    def get_permissions(self) -> Sequence[Any]:
+        if self.request.method == "POST":
+            return [AllowAny()]
+        return super().get_permissions()
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        if self.request.method == "POST":
+            return [IntakeThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        operation_id="applications_queue",
+        summary="The staff queue",
+        description="The applications of the caller's offices, by reply deadline unless `ordering` says otherwise.",
+        parameters=[QueueFilterSerializer],
+        responses={200: ApplicationSummarySerializer(many=True), **errors(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = validated(QueueFilterSerializer, request.query_params)
+        now = timezone.now()
+        queryset = selectors.application_queue(actor=self.actor, now=now, **filters)
+        paginator = QueuePagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        context = {"now": now, "calendars": selectors.office_calendars(self.actor.office_ids)}
+        return paginator.get_paginated_response(ApplicationSummarySerializer(page, many=True, context=context).data)
+
+    @extend_schema(
+        operation_id="applications_submit",
+        summary="Submit an application (public intake form)",
+        description="JSON, or multipart with several `documents` files. An anonymous patient gets back only "
+        "the reference, state, office and reply deadline; staff get the full application.",
+        request=IntakeInputSerializer,
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="IntakeResult",
+                serializers=[IntakeReceiptSerializer, ApplicationDetailSerializer],
+                resource_type_field_name=None,
+            ),
+            **errors(400, 401, 429),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(IntakeInputSerializer, request.data)
+        actor = self.actor if self.actor.is_staff_member else Actor.patient()
+        application = services.application_submit(actor=actor, **data)
+        if actor.kind == "user" and application.office_id in actor.office_ids:
+            return self.detail(application.reference, status_code=status.HTTP_201_CREATED)
+        # A patient, or staff filling in the form for an office they do not work at: a receipt only.
+        return Response(IntakeReceiptSerializer(application).data, status=status.HTTP_201_CREATED)
+
+
+class ApplicationDetailView(StaffView):
+    @extend_schema(
+        operation_id="applications_retrieve",
+        summary="One application, with the transitions the caller may run now",
+        responses={200: ApplicationDetailSerializer, **errors(401, 403, 404)},
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        return self.detail(reference)
+
+
+class TransitionView(StaffView):
+    """Runs `services.TRANSITIONS[transition]` with the parameters its input serializer reads."""
+
+    transition: ClassVar[str]
+    input_serializer: ClassVar[type[serializers.Serializer[Any]] | None]
+
+    def run(self, request: Request, reference: str) -> Response:
+        application = self.lookup(reference)
+        params = validated(self.input_serializer, request.data) if self.input_serializer else {}
+        services.TRANSITIONS[self.transition](application=application, actor=self.actor, **params)
+        return self.detail(reference)
+
+
+# name -> (input serializer or None, what it does), in the order of SPEC §3.
+TRANSITION_INPUTS: dict[str, tuple[type[serializers.Serializer[Any]] | None, str]] = {
+    "approve_review": (ApproveReviewInputSerializer, "Physician: received → medically_reviewed."),
+    "decline": (DeclineInputSerializer, "Physician: received → declined."),
+    "send_quote": (SendQuoteInputSerializer, "Coordinator or manager: medically_reviewed → quoted."),
+    "revise_quote": (ReviseQuoteInputSerializer, "Coordinator or manager: quoted → quoted; supersedes the quote."),
+    "admit": (
+        None,
+        "Coordinator or manager: quoted → admitted. Needs an accepted quote, an admission date on or before "
+        "today and a signature of the current consent version.",
+    ),
+    "discharge": (DischargeInputSerializer, "Physician, coordinator or manager: admitted → discharged."),
+    "start_follow_up": (None, "Coordinator or manager: discharged → in_follow_up."),
+    "complete": (None, "Manager: in_follow_up → completed."),
+    "withdraw": (WithdrawInputSerializer, "Coordinator or manager: received, medically_reviewed, quoted → withdrawn."),
+}
+
+
+def _transition_view(name: str) -> type[TransitionView]:
+    input_serializer, description = TRANSITION_INPUTS[name]
+    codes = (400, 401, 403, 404, 409) if input_serializer else (401, 403, 404, 409)
+
+    @extend_schema(
+        operation_id=f"applications_transition_{name}",
+        summary=f"Run `{name}`",
+        description=description,
+        request=input_serializer,
+        responses={200: ApplicationDetailSerializer, **errors(*codes)},
+    )
+    def post(self: TransitionView, request: Request, reference: str) -> Response:
+        return self.run(request, reference)
+
+    title = "".join(part.title() for part in name.split("_"))
+    attrs = {"transition": name, "input_serializer": input_serializer, "post": post, "__doc__": description}
+    return type(f"{title}TransitionView", (TransitionView,), attrs)
+
+
+TRANSITION_VIEWS: dict[str, type[TransitionView]] = {name: _transition_view(name) for name in services.TRANSITIONS}
+
+
+class UnknownTransitionView(StaffView):
+    @extend_schema(exclude=True)
+    def post(self, request: Request, reference: str, name: str) -> Response:
+        raise exceptions.NotFound(f"There is no transition named {name!r}.")
+
+
+class HistoryView(StaffView):
+    @extend_schema(
+        operation_id="applications_history",
+        summary="The timeline: every transition and action, in order, with who did it",
+        responses={200: HistoryEntrySerializer(many=True), **errors(401, 403, 404)},
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        application = self.lookup(reference)
+        entries = selectors.application_history(application=application)
+        return Response(HistoryEntrySerializer(entries, many=True).data)
+
+
+class MessagesView(StaffView):
+    @extend_schema(
+        operation_id="applications_messages_list",
+        summary="The conversation with the patient, and internal notes",
+        responses={200: MessageSerializer(many=True), **errors(401, 403, 404)},
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        application = self.lookup(reference)
+        return Response(MessageSerializer(selectors.application_messages(application=application), many=True).data)
+
+    @extend_schema(
+        operation_id="applications_messages_create",
+        summary="Reply to the patient (emailed; answers the reply promise) or add an internal note",
+        request=MessageInputSerializer,
+        responses={201: MessageSerializer, **errors(400, 401, 403, 404)},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        application = self.lookup(reference)
+        data = validated(MessageInputSerializer, request.data)
+        message = services.message_post(application=application, actor=self.actor, **data)
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class AssignView(StaffView):
+    @extend_schema(
+        operation_id="applications_assign",
+        summary="Assign the application to a staff member of its office, or unassign it",
+        request=AssignInputSerializer,
+        responses={200: ApplicationDetailSerializer, **errors(400, 401, 403, 404)},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        application = self.lookup(reference)
+        data = validated(AssignInputSerializer, request.data)
+        services.application_assign(application=application, actor=self.actor, user_id=data["user"])
+        return self.detail(reference)
+
+
+class TransferView(StaffView):
+    @extend_schema(
+        operation_id="applications_transfer",
+        summary="Hand the application over to another office (the reply deadline is kept)",
+        request=TransferInputSerializer,
+        responses={200: TransferResultSerializer, **errors(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        application = self.lookup(reference)
+        data = validated(TransferInputSerializer, request.data)
+        moved = services.application_transfer(application=application, actor=self.actor, office_code=data["office"])
+        return Response(TransferResultSerializer(moved).data)
+
+
+class QuoteAcceptView(StaffView):
+    @extend_schema(
+        operation_id="applications_quote_accept",
+        summary="Record the patient's acceptance of the live quote, received by phone or email",
+        request=None,
+        responses={200: ApplicationDetailSerializer, **errors(401, 403, 404, 409)},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        application = self.lookup(reference)
+        services.quote_accept(application=application, actor=self.actor)
+        return self.detail(reference)
+
+
+class AdmissionView(StaffView):
+    @extend_schema(
+        operation_id="applications_admission_schedule",
+        summary="Schedule the admission date, once the quote is accepted",
+        request=AdmissionInputSerializer,
+        responses={200: ApplicationDetailSerializer, **errors(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        application = self.lookup(reference)
+        data = validated(AdmissionInputSerializer, request.data)
+        services.admission_schedule(application=application, actor=self.actor, **data)
+        return self.detail(reference)
+
+
+class ConsentSignatureView(StaffView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="applications_consent_record_paper",
+        summary="Record a consent form the patient signed on paper, with its scan",
+        request={"multipart/form-data": ConsentPaperInputSerializer},
+        responses={201: SignatureSerializer, **errors(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        application = self.lookup(reference)
+        data = validated(ConsentPaperInputSerializer, request.data)
+        signature = services.consent_record_paper(application=application, actor=self.actor, **data)
+        return Response(SignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
