@@ -6,6 +6,7 @@ missing; without it (a laptop with no services) such a test is skipped with the 
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -42,6 +43,24 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _unavailable("this test needs PostgreSQL: set DATABASE_URL=postgres://…")
     if item.get_closest_marker("redis") and not redis_available():
         _unavailable(f"this test needs Redis at {settings.CELERY_BROKER_URL}")
+
+
+SEED_MIGRATIONS = ("offices.migrations.0002_seed_offices", "workflow.migrations.0002_seed_consent_documents")
+
+
+@pytest.fixture(autouse=True)
+def reference_data(request: pytest.FixtureRequest) -> None:
+    """Put back what the data migrations seed (offices, consent v1) for transactional tests.
+
+    A transactional test ends by flushing every table, so the ones after it would find no office.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if (marker is not None and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        from django.apps import apps
+
+        for name in SEED_MIGRATIONS:
+            importlib.import_module(name).seed(apps, None)
 
 
 def make_staff(username: str, memberships: dict[str, str]) -> User:

@@ -7,15 +7,13 @@ really arrives while the row is locked rather than after the winner is done.
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth.models import User
 from django.db import connection
 
@@ -32,28 +30,6 @@ NOW = datetime(2026, 3, 11, 5, 30, tzinfo=UTC)
 HOLD = 0.3  # seconds the winner keeps its transaction open
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-SEED_MIGRATIONS = ("offices.migrations.0002_seed_offices", "workflow.migrations.0002_seed_consent_documents")
-
-
-def seed_migration_data() -> None:
-    """What the data migrations put in: a transactional test's flush removes it for everyone after."""
-    for name in SEED_MIGRATIONS:
-        importlib.import_module(name).seed(django_apps, None)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def leave_the_seed_data_behind(django_db_blocker: Any) -> Iterator[None]:
-    yield
-    # Runs after the last test's flush, so transactional tests of other modules find the offices again.
-    with django_db_blocker.unblock():
-        seed_migration_data()
-
-
-@pytest.fixture(autouse=True)
-def seeded(transactional_db: None) -> None:
-    # An earlier transactional test may have flushed them.
-    seed_migration_data()
 
 
 def slow_down(monkeypatch: pytest.MonkeyPatch, module: Any, name: str = "record") -> None:

@@ -30,7 +30,9 @@ _AMOUNT = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal(
 _DESCRIPTION_MAX = QuoteItem._meta.get_field("description").max_length or 200
 
 # Transitions whose effect is a message to the patient, and so a reply (SPEC §4).
-WRITES_TO_PATIENT = frozenset({"approve_review", "decline", "send_quote", "revise_quote", "admit", "withdraw"})
+WRITES_TO_PATIENT = frozenset(
+    {"approve_review", "decline", "send_quote", "revise_quote", "admit", "discharge", "withdraw"}
+)
 
 
 def _fsm_transition(application: Application, name: str) -> Any:
@@ -176,7 +178,7 @@ def _quote_terms(
             )
             continue
         lines.append((description, amount))
-    if currency is not None and (len(currency) != 3 or not currency.isalpha()):
+    if currency is not None and (len(currency) != 3 or not (currency.isascii() and currency.isalpha())):
         errors["currency"] = ["A currency is a three-letter ISO 4217 code."]
     # `valid_until` in the past is checked against the office's date, once the office is known (_create_quote).
     if errors:
