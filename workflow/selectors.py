@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, Q
 
+from notifications.models import Notification
 from offices.models import Office
 from workflow.actors import Actor
 from workflow.models import Application, Message, Quote, State, TransitionLog
@@ -116,6 +117,19 @@ def application_lookup(*, actor: Actor, reference: str) -> Application:
 def application_history(*, application: Application) -> list[TransitionLog]:
     """The timeline in the order it happened."""
     return list(TransitionLog.objects.filter(application=application).select_related("actor").order_by("at", "id"))
+
+
+def application_notifications(*, application: Application) -> list[Notification]:
+    return list(Notification.objects.filter(application=application).order_by("created_at", "id"))
+
+
+def event_key(entry: TransitionLog) -> str:
+    """The outbox's event key of the notifications a history entry caused (notifications.events)."""
+    if entry.action == "submit":
+        return f"application-{entry.application_id}"
+    if entry.action == "message_reply":
+        return f"message-{entry.params.get('message')}"
+    return f"history-{entry.pk}"
 
 
 def application_messages(*, application: Application) -> list[Message]:

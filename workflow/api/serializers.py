@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api import AwareDateTimeField
-from workflow import services
+from workflow import selectors, services
 from workflow import sla as sla_rules
 from workflow.actors import Actor
 from workflow.models import (
@@ -319,6 +319,19 @@ class HistoryActorSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(help_text="The staff member's username, or `patient` / `system`.")
 
 
+class NotificationStatusSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    audience = serializers.CharField()
+    recipient_email = serializers.EmailField()
+    status = serializers.CharField(help_text="pending, sending, sent or failed.")
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField()
+    not_before = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
 class HistoryEntrySerializer(serializers.Serializer[Any]):
     action = serializers.CharField()
     from_state = serializers.CharField(help_text="Empty for the submission.")
@@ -326,6 +339,12 @@ class HistoryEntrySerializer(serializers.Serializer[Any]):
     actor = serializers.SerializerMethodField()
     params = serializers.DictField()
     at = serializers.DateTimeField()
+    notifications = serializers.SerializerMethodField(help_text="The emails this step caused, with delivery status.")
+
+    @extend_schema_field(NotificationStatusSerializer(many=True))
+    def get_notifications(self, entry: TransitionLog) -> list[dict[str, Any]]:
+        caused = self.context.get("notifications", {}).get(selectors.event_key(entry), [])
+        return list(NotificationStatusSerializer(caused, many=True).data)
 
     @extend_schema_field(HistoryActorSerializer)
     def get_actor(self, entry: TransitionLog) -> dict[str, Any]:

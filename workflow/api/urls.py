@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern] = [
         name="application-transition-unknown",
     ),
     path(f"{APPLICATION}history/", views.HistoryView.as_view(), name="application-history"),
+    path(f"{APPLICATION}notifications/", views.NotificationsView.as_view(), name="application-notifications"),
     path(f"{APPLICATION}messages/", views.MessagesView.as_view(), name="application-messages"),
     path(f"{APPLICATION}assign/", views.AssignView.as_view(), name="application-assign"),
     path(f"{APPLICATION}transfer/", views.TransferView.as_view(), name="application-transfer"),

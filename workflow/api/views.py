@@ -23,6 +23,7 @@ from rest_framework.throttling import AnonRateThrottle, BaseThrottle
 from rest_framework.views import APIView
 
 from config.api import ErrorSerializer
+from notifications.models import Notification
 from workflow import selectors, services
 from workflow.actors import Actor
 from workflow.api.serializers import (
@@ -39,6 +40,7 @@ from workflow.api.serializers import (
     IntakeReceiptSerializer,
     MessageInputSerializer,
     MessageSerializer,
+    NotificationStatusSerializer,
     QueueFilterSerializer,
     ReviseQuoteInputSerializer,
     SendQuoteInputSerializer,
@@ -243,7 +245,23 @@ class HistoryView(StaffView):
     def get(self, request: Request, reference: str) -> Response:
         application = self.lookup(reference)
         entries = selectors.application_history(application=application)
-        return Response(HistoryEntrySerializer(entries, many=True).data)
+        caused: dict[str, list[Notification]] = {}
+        for notification in selectors.application_notifications(application=application):
+            # dedup_key is "<kind>:<event key>:<recipient>".
+            caused.setdefault(notification.dedup_key.split(":")[1], []).append(notification)
+        return Response(HistoryEntrySerializer(entries, many=True, context={"notifications": caused}).data)
+
+
+class NotificationsView(StaffView):
+    @extend_schema(
+        operation_id="applications_notifications",
+        summary="Every email about this application (staff alerts included) and its delivery status",
+        responses={200: NotificationStatusSerializer(many=True), **errors(401, 403, 404)},
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        application = self.lookup(reference)
+        notifications = selectors.application_notifications(application=application)
+        return Response(NotificationStatusSerializer(notifications, many=True).data)
 
 
 class MessagesView(StaffView):
