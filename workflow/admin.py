@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django_countries import countries
 
+from notifications.models import Notification
 from workflow import services
 from workflow.actors import Actor
 from workflow.admin_forms import OPERATION_FORMS, TRANSITION_FORMS, ServiceForm, transition_form
@@ -161,6 +162,12 @@ class DocumentInline(ReadOnlyInline[Document]):
     fields = ["uploaded_at", "original_name", "content_type", "size"]
 
 
+class NotificationInline(ReadOnlyInline[Notification]):
+    model = Notification
+    verbose_name_plural = "notifications (emails and their delivery)"
+    fields = ["created_at", "kind", "recipient_email", "status", "attempts", "last_error", "sent_at"]
+
+
 class ObligationInline(ReadOnlyInline[ReplyObligation]):
     model = ReplyObligation
     verbose_name_plural = "reply obligations"
@@ -233,7 +240,15 @@ class ApplicationAdmin(OfficeScopedAdmin[Application]):
         ("Workflow", {"fields": WORKFLOW_FIELDS}),
         ("Patient", {"fields": PATIENT_FIELDS}),
     ]
-    inlines = [HistoryInline, MessageInline, ObligationInline, QuoteInline, SignatureInline, DocumentInline]
+    inlines = [
+        HistoryInline,
+        MessageInline,
+        ObligationInline,
+        NotificationInline,
+        QuoteInline,
+        SignatureInline,
+        DocumentInline,
+    ]
     actions = ["assign_to_me", "unassign"]
     change_form_template = "admin/workflow/application/change_form.html"
 

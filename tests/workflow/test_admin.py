@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.models import Notification
 from offices.models import Membership
 from tests.conftest import make_staff
 from tests.workflow.conftest import advance, submit
@@ -360,3 +361,12 @@ def test_quotes_signatures_and_history_have_read_only_pages_of_their_own(client)
     assert edit.status_code == 403
     quote.refresh_from_db()
     assert quote.total == Decimal("4500.00")
+
+
+def test_the_change_page_shows_the_applications_notifications_and_their_delivery(client, root):
+    app = submit()
+    Notification.objects.filter(kind="intake_acknowledgement").update(status="failed", last_error="550 mailbox unknown")
+    client.force_login(root)
+    page = client.get(change_url(app)).content.decode()
+    assert "intake_acknowledgement" in page
+    assert "550 mailbox unknown" in page
