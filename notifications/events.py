@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import User
-from django.db.models import QuerySet
 from django.utils import formats, translation
 
 from notifications.services import notify_patient, notify_staff
+from offices.selectors import office_staff
 
 if TYPE_CHECKING:
     from workflow.models import Application, Message
@@ -37,12 +36,6 @@ def local_time(application: Application, moment: datetime | None, language: str)
         return f"{formats.date_format(moment.astimezone(office.tz), 'l, j F Y, H:i')} ({office.timezone})"
 
 
-def office_staff(application: Application, role: str) -> QuerySet[User]:
-    return User.objects.filter(
-        is_active=True, memberships__office_id=application.office_id, memberships__role=role
-    ).order_by("pk")
-
-
 def application_received(application: Application, *, now: datetime) -> None:
     key = f"application-{application.pk}"
     notify_patient(
@@ -56,7 +49,7 @@ def application_received(application: Application, *, now: datetime) -> None:
     notify_staff(
         kind="new_application",
         application=application,
-        users=office_staff(application, "coordinator"),
+        users=office_staff(application.office_id, "coordinator"),
         event_key=key,
         context=staff_context,
         now=now,
@@ -64,7 +57,7 @@ def application_received(application: Application, *, now: datetime) -> None:
     notify_staff(
         kind="review_requested",
         application=application,
-        users=office_staff(application, "physician"),
+        users=office_staff(application.office_id, "physician"),
         event_key=key,
         context=staff_context,
         now=now,

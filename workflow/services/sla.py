@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from notifications.services import notify_staff
 from offices.models import Membership
+from offices.selectors import office_staff
 from workflow.models import ReplyObligation
 
 BATCH_SIZE = 200
@@ -23,10 +23,6 @@ OPEN = Q(satisfied_at__isnull=True, closed_at__isnull=True)
 def _local(moment: datetime, obligation: ReplyObligation) -> str:
     office = obligation.application.office
     return moment.astimezone(office.tz).strftime(f"%a %d %b %Y %H:%M ({office.timezone})")
-
-
-def _office_staff(office_id: int, role: str) -> QuerySet[User]:
-    return User.objects.filter(is_active=True, memberships__office_id=office_id, memberships__role=role).order_by("pk")
 
 
 def _claim(candidates: QuerySet[ReplyObligation], order: str) -> list[ReplyObligation]:
@@ -61,7 +57,7 @@ def warn_due_soon(now: datetime) -> int:
                 recipients = (
                     [assignee]
                     if assignee is not None and assignee.is_active
-                    else list(_office_staff(application.office_id, Membership.Role.COORDINATOR))
+                    else list(office_staff(application.office_id, Membership.Role.COORDINATOR))
                 )
                 notify_staff(
                     kind="sla_warning",
@@ -88,7 +84,7 @@ def breach_overdue(now: datetime) -> int:
                 notify_staff(
                     kind="sla_breach",
                     application=application,
-                    users=list(_office_staff(application.office_id, Membership.Role.MANAGER)),
+                    users=list(office_staff(application.office_id, Membership.Role.MANAGER)),
                     event_key=f"obligation-{obligation.pk}",
                     context={
                         "obligation": obligation,
