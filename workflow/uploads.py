@@ -17,7 +17,7 @@ ALLOWED_EXTENSIONS = {"pdf": "application/pdf", "jpg": "image/jpeg", "jpeg": "im
 
 
 def max_upload_bytes() -> int:
-    return int(getattr(settings, "MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+    return int(settings.MAX_UPLOAD_BYTES)
 
 
 def sniff_type(file: Any) -> str | None:

@@ -255,3 +255,12 @@ def test_staff_entering_requests_are_not_throttled_like_anonymous_patients(monke
     responses = [apply(staff, received_at="2026-11-24T06:00:00Z") for _ in range(3)]
 
     assert [r.status_code for r in responses] == [201, 201, 201]
+
+
+def test_more_than_ten_documents_is_a_field_error_and_stores_nothing():
+    response = apply(format="multipart", documents=[pdf(f"record-{i}.pdf") for i in range(11)])
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["documents"] == ["At most 10 files."]
+    assert not Application.objects.exists()
+    assert not Document.objects.exists()
