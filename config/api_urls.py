@@ -10,4 +10,5 @@ urlpatterns = [
     path("offices/", OfficeListView.as_view(), name="office-list"),
     path("offices/<slug:code>/reply-due/", ReplyDueView.as_view(), name="office-reply-due"),
     path("", include("workflow.api.urls")),
+    path("notifications/", include("notifications.urls")),
 ]

@@ -7,6 +7,7 @@ import random
 import smtplib
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import F
 from django.utils import timezone
@@ -16,6 +17,8 @@ from notifications.models import Notification
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+# The first retry's delay; `NOTIFICATION_RETRY_BASE_SECONDS` overrides it (a test's worker process
+# retries in a fraction of a second).
 BASE_DELAY = timedelta(seconds=30)
 # Well below the broker's visibility timeout (an hour), so no retry outlives its message.
 MAX_DELAY = timedelta(minutes=10)
@@ -27,9 +30,14 @@ class PermanentFailure(Exception):
     """The server refused the message for good (a 5xx reply): retrying cannot help."""
 
 
+def base_delay() -> timedelta:
+    seconds = getattr(settings, "NOTIFICATION_RETRY_BASE_SECONDS", None)
+    return BASE_DELAY if seconds is None else timedelta(seconds=float(seconds))
+
+
 def backoff(attempt: int) -> timedelta:
-    """Exponential, capped, with full jitter so that retries after an outage spread out."""
-    ceiling = min(MAX_DELAY, BASE_DELAY * (2 ** max(0, attempt - 1)))
+    """Exponential, capped, with jitter (half to all of the step) so that retries after an outage spread out."""
+    ceiling = min(MAX_DELAY, base_delay() * (2 ** max(0, attempt - 1)))
     return timedelta(seconds=random.uniform(ceiling.total_seconds() / 2, ceiling.total_seconds()))  # noqa: S311
 
 

@@ -9,15 +9,18 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 
 from notifications import relay
 from notifications.catalogue import CATALOGUE, STAFF
 from notifications.models import Notification
+from offices.models import Membership
+from workflow.errors import Conflict, NotAllowed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from workflow.actors import Actor
     from workflow.models import Application
 
 
@@ -74,7 +77,9 @@ def _create(
         },
     )
     if created:
-        transaction.on_commit(lambda: relay.kick([notification.pk]))
+        # robust: the event has committed; a failure to hand the row to Celery must not turn the
+        # caller's success into an error (the relay sweep publishes it later).
+        transaction.on_commit(lambda: relay.kick([notification.pk]), robust=True)
     return notification
 
 
@@ -123,3 +128,40 @@ def notify_staff(
         for user in users
         if user.email
     ]
+
+
+def notification_retry(*, notification: Notification | int, actor: Actor, now: datetime | None = None) -> Notification:
+    """A manager of the notification's office sends a failed notification again (API and admin).
+
+    Back to pending with fresh attempts; `last_error` stays until a new attempt replaces it. Raises
+    DoesNotExist outside the actor's offices, NotAllowed for other roles, Conflict unless failed.
+    """
+    # Imported here: the workflow services import this module to write their notifications.
+    from workflow.services.common import record
+
+    now = now or timezone.now()
+    pk = notification.pk if isinstance(notification, Notification) else notification
+    with transaction.atomic():
+        row = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("application")
+            .get(pk=pk, application__office_id__in=actor.office_ids)
+        )
+        assert row.application is not None  # noqa: S101 - the office filter excludes rows without one
+        if actor.role_in(row.application.office_id) != Membership.Role.MANAGER:
+            raise NotAllowed("Only a manager of the office can send a failed notification again.")
+        if row.status != Notification.Status.FAILED:
+            raise Conflict(f"Only a failed notification can be sent again; this one is {row.status}.")
+        Notification.objects.filter(pk=row.pk).update(
+            status=Notification.Status.PENDING, attempts=0, next_attempt_at=None, claimed_at=None
+        )
+        record(
+            row.application,
+            action="retry_notification",
+            actor=actor,
+            at=now,
+            params={"notification": row.pk, "kind": row.kind},
+        )
+        transaction.on_commit(lambda: relay.publish([row.pk]), robust=True)
+    row.refresh_from_db()
+    return row

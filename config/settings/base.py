@@ -107,6 +107,8 @@ STORAGES = {
 # Email: EMAIL_URL picks the backend (smtp://, consolemail://, …); console locally.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="clinic@localhost")
+# First retry delay of a transiently failed email; each further one doubles, capped at 10 minutes.
+NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=30)
 
 # Celery (SPEC §11): JSON only, late acks, one message at a time, explicit limits.
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
