@@ -31,6 +31,13 @@ PATIENT_DEFAULTS: dict[str, Any] = {
     "privacy_consent": True,
 }
 
+# The same patient as the public form sends it (JSON).
+INTAKE_FORM: dict[str, Any] = {
+    key: value.isoformat() if isinstance(value, date) else value for key, value in PATIENT_DEFAULTS.items()
+}
+# The smallest file that is a PDF by its content.
+TINY_PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
 # The order in which an application reaches each state on the main path.
 PATH = ["received", "medically_reviewed", "quoted", "admitted", "discharged", "in_follow_up", "completed"]
 

@@ -11,30 +11,16 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from tests.workflow.conftest import INTAKE_FORM, TINY_PDF
 from workflow.api.views import IntakeThrottle
 from workflow.models import Application, Document, TransitionLog
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/applications/"
-TINY_PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 TINY_PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
 NOW = "2026-11-25T06:00:00Z"
-FORM: dict[str, Any] = {
-    "full_name": "Priya Sharma",
-    "email": "priya@example.org",
-    "phone": "+91 98100 00000",
-    "date_of_birth": "1985-04-12",
-    "sex": "female",
-    "country": "IN",
-    "preferred_language": "en",
-    "condition": "Systemic lupus erythematosus",
-    "diagnosis_date": "2019-06-01",
-    "current_medications": "Hydroxychloroquine 200 mg",
-    "medical_history": "Lupus nephritis class III, 2021.",
-    "treatment_request": "Seven-day protocol",
-    "privacy_consent": True,
-}
+FORM = INTAKE_FORM
 
 
 @pytest.fixture(autouse=True)
