@@ -16,12 +16,14 @@ from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
+# 30 s, 1, 2, 4 and then 5 minutes apart: about half an hour of an SMTP outage before giving up.
+MAX_ATTEMPTS = 9
 # The first retry's delay; `NOTIFICATION_RETRY_BASE_SECONDS` overrides it (a test's worker process
 # retries in a fraction of a second).
 BASE_DELAY = timedelta(seconds=30)
-# Well below the broker's visibility timeout (an hour), so no retry outlives its message.
-MAX_DELAY = timedelta(minutes=10)
+# A Celery countdown of a few minutes at most (SPEC §11), far below the broker's visibility
+# timeout (an hour), so no retry outlives its message; the row's next_attempt_at backs it up.
+MAX_DELAY = timedelta(minutes=5)
 
 SENT, SKIPPED, RETRY, FAILED = "sent", "skipped", "retry", "failed"
 
