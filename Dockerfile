@@ -7,19 +7,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_SETTINGS_MODULE=config.settings.production
 
-# gettext is what compilemessages runs; psycopg[binary] ships its own libpq, so no build tools.
-RUN apt-get update \
-    && apt-get install --yes --no-install-recommends gettext \
-    && rm -rf /var/lib/apt/lists/*
-
-# The process runs as this user; the code stays root-owned so it cannot rewrite itself.
+# psycopg[binary] ships its own libpq and Babel compiles the translations: no system packages.
 RUN groupadd --system app \
     && useradd --system --gid app --home-dir /app --shell /usr/sbin/nologin app
 
 WORKDIR /app
 
-# Dependencies first, so a source change does not reinstall them. The lock's
-# `--find-links /opt/wheels` is a developer-machine cache: absent here, pip only warns.
+# Dependencies first, so a source change does not reinstall them. The
+# lock pins every version; it names no index or local wheel folder.
 COPY requirements.lock ./
 RUN pip install -r requirements.lock
 
@@ -30,9 +25,7 @@ COPY . .
 # environment, never in an image layer's ENV. Nothing here touches the database.
 RUN SECRET_KEY=build-only-not-secret ALLOWED_HOSTS=localhost \
         python manage.py collectstatic --noinput --verbosity 0 \
-    && if [ -d locale ]; then \
-        SECRET_KEY=build-only-not-secret ALLOWED_HOSTS=localhost python manage.py compilemessages; \
-    fi
+    && pybabel compile -d locale -D django
 
 # Uploads are the one place the app writes (compose mounts a named volume here, which takes
 # this ownership when first created).

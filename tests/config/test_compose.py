@@ -172,3 +172,9 @@ def test_dockerignore_keeps_local_state_out_of_the_image():
     ignored = set((ROOT / ".dockerignore").read_text().split())
 
     assert {".venv", ".git", "db.sqlite3", "media", "staticfiles"} <= ignored
+
+
+def test_the_image_compiles_the_committed_translations():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pybabel compile -d locale -D django" in dockerfile
+    assert (ROOT / "locale" / "de" / "LC_MESSAGES" / "django.po").exists()
