@@ -1,6 +1,6 @@
 """Personas and service gates shared by every test.
 
-With REQUIRE_SERVICES=1 (CI) a test that needs PostgreSQL or Redis fails when the service is
+With REQUIRE_SERVICES=1 (CI) a test that needs PostgreSQL, Redis or Chromium fails when it is
 missing; without it (a laptop with no services) such a test is skipped with the reason.
 """
 
@@ -19,10 +19,13 @@ import redis
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
+from playwright.sync_api import Browser, sync_playwright
 
 from offices.models import Membership, Office
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+# Debian's package (.ci/run installs it): Playwright's own browser downloads are not allowed here.
+CHROMIUM = "/usr/bin/chromium"
 
 
 def _unavailable(reason: str) -> None:
@@ -43,6 +46,43 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _unavailable("this test needs PostgreSQL: set DATABASE_URL=postgres://…")
     if item.get_closest_marker("redis") and not redis_available():
         _unavailable(f"this test needs Redis at {settings.CELERY_BROKER_URL}")
+    if item.get_closest_marker("browser") and not os.access(CHROMIUM, os.X_OK):
+        _unavailable(f"this test needs Chromium at {CHROMIUM}: apt-get install chromium")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, for one test module (launching it takes about half a second).
+
+    Not for the session: while Playwright runs, the setting below would reach every later test and
+    the processes they start (`manage.py check --deploy` refuses it).
+    """
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            # No sandbox: CI runs as root. The rest keeps the browser from calling home during tests.
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        with pytest.MonkeyPatch.context() as env:
+            # Playwright's sync API marks its event loop as running in this thread until it stops,
+            # so Django would refuse the test's own ORM calls (SynchronousOnlyOperation). They are
+            # plain sync code: the loop only carries Playwright's messages, and the app under test
+            # runs in the live server's thread.
+            env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+            yield browser
+        browser.close()
+    finally:
+        playwright.stop()
 
 
 SEED_MIGRATIONS = ("offices.migrations.0002_seed_offices", "workflow.migrations.0002_seed_consent_documents")
