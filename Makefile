@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install messages migrate demo check-redis bench clean
+.PHONY: run test lint typecheck pytest install messages migrate demo check-redis bench lock clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -49,6 +49,15 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 bench: messages
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/sla_sweep.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/notification_throughput.py
+
+# Re-pin after editing pyproject.toml (UPGRADE="-P django" or "--upgrade" to move versions). The
+# development lock is compiled first; the production lock starts from its pins and drops the rest.
+PIP_COMPILE_FLAGS := --strip-extras --no-emit-index-url --no-emit-find-links --quiet
+lock:
+	test -x .venv-tools/bin/pip-compile || ($(PYTHON) -m venv .venv-tools && .venv-tools/bin/pip install --quiet pip-tools)
+	.venv-tools/bin/pip-compile --extra dev $(PIP_COMPILE_FLAGS) $(UPGRADE) -o requirements-dev.lock pyproject.toml
+	cp requirements-dev.lock requirements.lock
+	.venv-tools/bin/pip-compile $(PIP_COMPILE_FLAGS) -o requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -178,3 +178,16 @@ def test_the_image_compiles_the_committed_translations():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pybabel compile -d locale -D django" in dockerfile
     assert (ROOT / "locale" / "de" / "LC_MESSAGES" / "django.po").exists()
+
+
+def pins(path: Path) -> dict[str, str]:
+    lines = (line.split("==") for line in path.read_text().splitlines() if "==" in line and not line.startswith("#"))
+    return {name.strip().lower(): version.strip() for name, version in lines}
+
+
+def test_every_production_pin_stands_unchanged_in_the_development_lock():
+    production, development = pins(ROOT / "requirements.lock"), pins(ROOT / "requirements-dev.lock")
+    assert production
+    assert {name: development.get(name) for name in production} == production
+    # The image carries no test or lint tools.
+    assert not {"pytest", "mypy", "ruff", "playwright"} & set(production)
