@@ -154,6 +154,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Swagger UI would otherwise send the schema to an outside validator.
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
+    "ENUM_NAME_OVERRIDES": {"TransitionNameEnum": "workflow.services.transitions.TRANSITION_NAMES"},
 }
 
 LOGGING = {

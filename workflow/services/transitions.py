@@ -353,3 +353,4 @@ TRANSITIONS: dict[str, Callable[..., Application]] = {
     "complete": application_complete,
     "withdraw": application_withdraw,
 }
+TRANSITION_NAMES = list(TRANSITIONS)
