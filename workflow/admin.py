@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django_countries import countries
 
 from notifications.models import Notification
@@ -158,8 +158,16 @@ class SignatureInline(ReadOnlyInline[ConsentSignature]):
 
 class DocumentInline(ReadOnlyInline[Document]):
     model = Document
-    # No link to the file: records are served only by the access-checked download (SPEC §11).
-    fields = ["uploaded_at", "original_name", "content_type", "size"]
+    # Never the storage URL: records are served only by the access-checked download (SPEC §11).
+    fields = ["uploaded_at", "original_name", "content_type", "size", "download"]
+
+    @admin.display(description="file")
+    def download(self, document: Document) -> str:
+        url = reverse(
+            "application-document-download",
+            kwargs={"reference": document.application.reference, "document_id": document.pk},
+        )
+        return format_html('<a href="{}">Download</a>', url)
 
 
 class NotificationInline(ReadOnlyInline[Notification]):

@@ -105,7 +105,7 @@ def test_the_detail_shows_the_application_and_what_the_caller_may_do_now(delhi_p
     assert client_for(delhi_coordinator).get(url(app)).json()["available_transitions"] == ["withdraw"]
 
 
-def test_the_detail_lists_documents_without_a_link_to_the_file(delhi_coordinator):
+def test_the_detail_lists_documents_with_a_staff_only_download_link(delhi_coordinator):
     response = APIClient().post(
         "/api/v1/applications/",
         {
@@ -125,7 +125,8 @@ def test_the_detail_lists_documents_without_a_link_to_the_file(delhi_coordinator
     documents = client_for(delhi_coordinator).get(url(app)).json()["documents"]
 
     assert len(documents) == 1
-    assert set(documents[0]) == {"id", "name", "content_type", "size", "uploaded_at"}
+    assert set(documents[0]) == {"id", "name", "content_type", "size", "uploaded_at", "download_url"}
+    assert documents[0]["download_url"] == f"/api/v1/applications/{app.reference}/documents/{documents[0]['id']}/"
     assert (documents[0]["name"], documents[0]["content_type"], documents[0]["size"]) == (
         "labs.pdf",
         "application/pdf",

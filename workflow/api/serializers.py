@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -208,10 +209,17 @@ class ApplicationSummarySerializer(serializers.Serializer[Any]):
 
 class DocumentSerializer(serializers.ModelSerializer[Document]):
     name = serializers.CharField(source="original_name")
+    download_url = serializers.SerializerMethodField(help_text="Staff-only download, as an attachment.")
 
     class Meta:
         model = Document
-        fields = ["id", "name", "content_type", "size", "uploaded_at"]
+        fields = ["id", "name", "content_type", "size", "uploaded_at", "download_url"]
+
+    def get_download_url(self, document: Document) -> str:
+        return reverse(
+            "application-document-download",
+            kwargs={"reference": document.application.reference, "document_id": document.pk},
+        )
 
 
 class QuoteItemSerializer(serializers.ModelSerializer[QuoteItem]):

@@ -21,6 +21,16 @@ urlpatterns: list[URLPattern] = [
     ),
     path(f"{APPLICATION}history/", views.HistoryView.as_view(), name="application-history"),
     path(f"{APPLICATION}notifications/", views.NotificationsView.as_view(), name="application-notifications"),
+    path(
+        f"{APPLICATION}documents/<int:document_id>/",
+        views.DocumentDownloadView.as_view(),
+        name="application-document-download",
+    ),
+    path(
+        f"{APPLICATION}consent-signatures/<int:signature_id>/scan/",
+        views.ConsentScanDownloadView.as_view(),
+        name="application-consent-scan-download",
+    ),
     path(f"{APPLICATION}messages/", views.MessagesView.as_view(), name="application-messages"),
     path(f"{APPLICATION}assign/", views.AssignView.as_view(), name="application-assign"),
     path(f"{APPLICATION}transfer/", views.TransferView.as_view(), name="application-transfer"),

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
+from pathlib import PurePath
 from typing import Any, ClassVar
 
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -50,6 +54,7 @@ from workflow.api.serializers import (
     WithdrawInputSerializer,
 )
 from workflow.models import Application
+from workflow.uploads import ALLOWED_EXTENSIONS
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid input: `fields` names each bad field.",
@@ -356,3 +361,41 @@ class ConsentSignatureView(StaffView):
         data = validated(ConsentPaperInputSerializer, request.data)
         signature = services.consent_record_paper(application=application, actor=self.actor, **data)
         return Response(SignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
+
+
+def attachment(file: Any, *, filename: str, content_type: str) -> FileResponse:
+    """A stored record for download only: never rendered inline, never sniffed, never cached."""
+    response = FileResponse(file.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class DocumentDownloadView(StaffView):
+    @extend_schema(
+        operation_id="applications_document_download",
+        summary="Download one uploaded medical record (as an attachment)",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **errors(401, 403, 404)},
+    )
+    def get(self, request: Request, reference: str, document_id: int) -> FileResponse:
+        application = self.lookup(reference)
+        document = get_object_or_404(application.documents, pk=document_id)
+        return attachment(document.file, filename=document.original_name, content_type=document.content_type)
+
+
+class ConsentScanDownloadView(StaffView):
+    @extend_schema(
+        operation_id="applications_consent_scan_download",
+        summary="Download the scan of a consent form signed on paper (as an attachment)",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **errors(401, 403, 404)},
+    )
+    def get(self, request: Request, reference: str, signature_id: int) -> FileResponse:
+        application = self.lookup(reference)
+        signature = get_object_or_404(application.signatures.exclude(scan=""), pk=signature_id)
+        # Stored under a generated name whose extension was checked against the content at upload.
+        extension = PurePath(signature.scan.name or "").suffix.lstrip(".")
+        return attachment(
+            signature.scan,
+            filename=f"consent-{reference}-{signature.pk}.{extension}",
+            content_type=ALLOWED_EXTENSIONS.get(extension, "application/octet-stream"),
+        )
