@@ -151,6 +151,10 @@ class ConsentPaperInputSerializer(serializers.Serializer[Any]):
     scan = serializers.FileField(help_text="The scanned signed form: PDF, JPEG or PNG.")
 
 
+class ConsentWithdrawInputSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
 # ---- outputs ----
 
 

@@ -27,6 +27,11 @@ urlpatterns: list[URLPattern] = [
         name="application-document-download",
     ),
     path(
+        f"{APPLICATION}consent-signatures/<int:signature_id>/withdraw/",
+        views.ConsentWithdrawView.as_view(),
+        name="application-consent-withdraw",
+    ),
+    path(
         f"{APPLICATION}consent-signatures/<int:signature_id>/scan/",
         views.ConsentScanDownloadView.as_view(),
         name="application-consent-scan-download",

@@ -37,6 +37,7 @@ from workflow.api.serializers import (
     ApproveReviewInputSerializer,
     AssignInputSerializer,
     ConsentPaperInputSerializer,
+    ConsentWithdrawInputSerializer,
     DeclineInputSerializer,
     DischargeInputSerializer,
     HistoryEntrySerializer,
@@ -361,6 +362,22 @@ class ConsentSignatureView(StaffView):
         data = validated(ConsentPaperInputSerializer, request.data)
         signature = services.consent_record_paper(application=application, actor=self.actor, **data)
         return Response(SignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
+
+
+class ConsentWithdrawView(StaffView):
+    @extend_schema(
+        operation_id="applications_consent_withdraw",
+        summary="Record that the patient withdrew a consent (by phone or email)",
+        request=ConsentWithdrawInputSerializer,
+        responses={200: SignatureSerializer, **errors(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, reference: str, signature_id: int) -> Response:
+        application = self.lookup(reference)
+        data = validated(ConsentWithdrawInputSerializer, request.data)
+        signature = services.consent_withdraw(
+            application=application, actor=self.actor, signature_id=signature_id, **data
+        )
+        return Response(SignatureSerializer(signature).data)
 
 
 def attachment(file: Any, *, filename: str, content_type: str) -> FileResponse:

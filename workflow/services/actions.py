@@ -290,3 +290,37 @@ def consent_record_paper(
             now=now,
             extra={"scan": scan, "recorded_by": actor.user},
         )
+
+
+def consent_withdraw(
+    *,
+    application: Application | int,
+    actor: Actor,
+    signature_id: int,
+    reason: str = "",
+    now: datetime | None = None,
+) -> ConsentSignature:
+    """The patient withdraws a consent: in the portal, or by phone or email recorded by staff.
+
+    The signature stays on record with its withdrawal time; `admit` then needs a new signature.
+    """
+    now = now_or(now)
+    with transaction.atomic():
+        app = lock(application, actor)
+        if actor.kind == "user":
+            require_role(app, actor, OFFICE_STAFF)
+        signature = app.signatures.select_for_update().filter(pk=signature_id).first()
+        if signature is None:
+            raise ConsentSignature.DoesNotExist("No such signature on this application.")
+        if signature.withdrawn_at is not None:
+            raise Conflict("This consent was already withdrawn.")
+        signature.withdrawn_at = now
+        signature.save(update_fields=["withdrawn_at"])
+        record(
+            app,
+            action="withdraw_consent",
+            actor=actor,
+            at=now,
+            params={"signature": signature.pk, "reason": (reason or "").strip()},
+        )
+    return signature
