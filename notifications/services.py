@@ -108,11 +108,15 @@ def notify_staff(
     event_key: str,
     context: dict[str, Any] | None = None,
     now: datetime,
+    not_before: datetime | None = None,
 ) -> list[Notification]:
-    """Staff alerts go out inside the office's opening hours: one raised at night waits (SPEC §6)."""
+    """Staff alerts go out inside the office's opening hours: one raised at night waits (SPEC §6).
+
+    A caller alerting many times at once may pass the office's next opening as `not_before`.
+    """
     assert CATALOGUE[kind].audience == STAFF  # noqa: S101 - a wiring mistake, not user input
-    calendar = application.office.calendar()
-    not_before = calendar.next_opening(now)
+    if not_before is None:
+        not_before = application.office.calendar().next_opening(now)
     return [
         _create(
             kind=kind,

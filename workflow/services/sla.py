@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from notifications.services import notify_staff
 from offices.models import Membership
 from offices.selectors import office_staff
-from workflow.models import ReplyObligation
+from workflow.models import Application, ReplyObligation
 
 BATCH_SIZE = 200
 OPEN = Q(satisfied_at__isnull=True, closed_at__isnull=True)
@@ -34,6 +35,25 @@ def _claim(candidates: QuerySet[ReplyObligation], order: str) -> list[ReplyOblig
     )
 
 
+class OfficeFacts:
+    """What every alert of one office shares within one sweep: read once, not once per obligation."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._staff: dict[tuple[int, str], list[User]] = {}
+        self._opening: dict[int, datetime] = {}
+
+    def staff(self, office_id: int, role: str) -> list[User]:
+        if (office_id, role) not in self._staff:
+            self._staff[office_id, role] = list(office_staff(office_id, role))
+        return self._staff[office_id, role]
+
+    def next_opening(self, application: Application) -> datetime:
+        if application.office_id not in self._opening:
+            self._opening[application.office_id] = application.office.calendar().next_opening(self.now)
+        return self._opening[application.office_id]
+
+
 def warn_candidates(now: datetime) -> QuerySet[ReplyObligation]:
     return ReplyObligation.objects.filter(OPEN, warned_at__isnull=True, warn_at__lte=now, due_at__gt=now)
 
@@ -45,6 +65,7 @@ def breach_candidates(now: datetime) -> QuerySet[ReplyObligation]:
 def warn_due_soon(now: datetime) -> int:
     """Warn the assignee, or the office's coordinators when nobody is assigned."""
     warned = 0
+    facts = OfficeFacts(now)
     while True:
         with transaction.atomic():
             batch = _claim(warn_candidates(now), "warn_at")
@@ -57,7 +78,7 @@ def warn_due_soon(now: datetime) -> int:
                 recipients = (
                     [assignee]
                     if assignee is not None and assignee.is_active
-                    else list(office_staff(application.office_id, Membership.Role.COORDINATOR))
+                    else facts.staff(application.office_id, Membership.Role.COORDINATOR)
                 )
                 notify_staff(
                     kind="sla_warning",
@@ -66,6 +87,7 @@ def warn_due_soon(now: datetime) -> int:
                     event_key=f"obligation-{obligation.pk}",
                     context={"obligation": obligation, "due_local": _local(obligation.due_at, obligation)},
                     now=now,
+                    not_before=facts.next_opening(application),
                 )
             warned += len(batch)
 
@@ -73,6 +95,7 @@ def warn_due_soon(now: datetime) -> int:
 def breach_overdue(now: datetime) -> int:
     """Mark past-due obligations breached and escalate to the office's managers."""
     breached = 0
+    facts = OfficeFacts(now)
     while True:
         with transaction.atomic():
             batch = _claim(breach_candidates(now), "due_at")
@@ -84,7 +107,7 @@ def breach_overdue(now: datetime) -> int:
                 notify_staff(
                     kind="sla_breach",
                     application=application,
-                    users=list(office_staff(application.office_id, Membership.Role.MANAGER)),
+                    users=facts.staff(application.office_id, Membership.Role.MANAGER),
                     event_key=f"obligation-{obligation.pk}",
                     context={
                         "obligation": obligation,
@@ -92,6 +115,7 @@ def breach_overdue(now: datetime) -> int:
                         "assignee": application.assigned_to.get_username() if application.assigned_to else "",
                     },
                     now=now,
+                    not_before=facts.next_opening(application),
                 )
             breached += len(batch)
 
