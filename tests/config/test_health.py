@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from config import health
 
@@ -36,10 +37,20 @@ def test_it_names_the_broker_and_worker_when_redis_is_unreachable(client, settin
 
 
 @pytest.mark.django_db
-def test_it_reports_the_database_down(client, monkeypatch):
-    monkeypatch.setattr(health, "check_database", lambda: False)
-    monkeypatch.setattr(health, "check_broker", lambda: True)
-    monkeypatch.setattr(health, "check_worker", lambda: True)
+@pytest.mark.redis
+def test_it_reports_the_database_down(client, monkeypatch, celery_worker_process):
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    # A real connection attempt that fails: a database file in a directory that does not exist.
+    unreachable = DatabaseWrapper(
+        {
+            **connection.settings_dict,
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": "/nonexistent/clinic/db.sqlite3",
+            "OPTIONS": {},
+        }
+    )
+    monkeypatch.setattr(health, "connection", unreachable)
     response = client.get("/health/")
     assert response.status_code == 503
     assert response.json()["down"] == ["database"]

@@ -6,6 +6,7 @@ rows are claimed with SELECT … FOR UPDATE SKIP LOCKED and re-filtered on the f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -62,62 +63,76 @@ def breach_candidates(now: datetime) -> QuerySet[ReplyObligation]:
     return ReplyObligation.objects.filter(OPEN, breached_at__isnull=True, due_at__lte=now)
 
 
-def warn_due_soon(now: datetime) -> int:
-    """Warn the assignee, or the office's coordinators when nobody is assigned."""
-    warned = 0
+def _sweep(
+    candidates: QuerySet[ReplyObligation],
+    *,
+    order: str,
+    flag: str,
+    kind: str,
+    now: datetime,
+    recipients: Callable[[Application, OfficeFacts], list[User]],
+) -> int:
+    """Claim due rows batch by batch, set `flag` and alert, each batch in one transaction."""
+    done = 0
     facts = OfficeFacts(now)
     while True:
         with transaction.atomic():
-            batch = _claim(warn_candidates(now), "warn_at")
+            batch = _claim(candidates, order)
             if not batch:
-                return warned
-            ReplyObligation.objects.filter(pk__in=[o.pk for o in batch]).update(warned_at=now)
+                return done
+            ReplyObligation.objects.filter(pk__in=[o.pk for o in batch]).update(**{flag: now})
             for obligation in batch:
                 application = obligation.application
                 assignee = application.assigned_to
-                recipients = (
-                    [assignee]
-                    if assignee is not None and assignee.is_active
-                    else facts.staff(application.office_id, Membership.Role.COORDINATOR)
-                )
                 notify_staff(
-                    kind="sla_warning",
+                    kind=kind,
                     application=application,
-                    users=recipients,
-                    event_key=f"obligation-{obligation.pk}",
-                    context={"obligation": obligation, "due_local": _local(obligation.due_at, obligation)},
-                    now=now,
-                    not_before=facts.next_opening(application),
-                )
-            warned += len(batch)
-
-
-def breach_overdue(now: datetime) -> int:
-    """Mark past-due obligations breached and escalate to the office's managers."""
-    breached = 0
-    facts = OfficeFacts(now)
-    while True:
-        with transaction.atomic():
-            batch = _claim(breach_candidates(now), "due_at")
-            if not batch:
-                return breached
-            ReplyObligation.objects.filter(pk__in=[o.pk for o in batch]).update(breached_at=now)
-            for obligation in batch:
-                application = obligation.application
-                notify_staff(
-                    kind="sla_breach",
-                    application=application,
-                    users=facts.staff(application.office_id, Membership.Role.MANAGER),
+                    users=recipients(application, facts),
                     event_key=f"obligation-{obligation.pk}",
                     context={
                         "obligation": obligation,
                         "due_local": _local(obligation.due_at, obligation),
-                        "assignee": application.assigned_to.get_username() if application.assigned_to else "",
+                        "assignee": assignee.get_username() if assignee else "",
                     },
                     now=now,
                     not_before=facts.next_opening(application),
                 )
-            breached += len(batch)
+            done += len(batch)
+
+
+def _assignee_or_coordinators(application: Application, facts: OfficeFacts) -> list[User]:
+    assignee = application.assigned_to
+    if assignee is not None and assignee.is_active:
+        return [assignee]
+    return facts.staff(application.office_id, Membership.Role.COORDINATOR)
+
+
+def _managers(application: Application, facts: OfficeFacts) -> list[User]:
+    return facts.staff(application.office_id, Membership.Role.MANAGER)
+
+
+def warn_due_soon(now: datetime) -> int:
+    """Warn the assignee, or the office's coordinators when nobody is assigned."""
+    return _sweep(
+        warn_candidates(now),
+        order="warn_at",
+        flag="warned_at",
+        kind="sla_warning",
+        now=now,
+        recipients=_assignee_or_coordinators,
+    )
+
+
+def breach_overdue(now: datetime) -> int:
+    """Mark past-due obligations breached and escalate to the office's managers."""
+    return _sweep(
+        breach_candidates(now),
+        order="due_at",
+        flag="breached_at",
+        kind="sla_breach",
+        now=now,
+        recipients=_managers,
+    )
 
 
 def sla_sweep(now: datetime) -> dict[str, int]:
