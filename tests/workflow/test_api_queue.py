@@ -268,16 +268,23 @@ def test_a_page_of_50_costs_the_same_queries_as_a_page_of_5(network_manager, del
     assert len(small.captured_queries) == len(large.captured_queries)
 
 
-def test_the_page_size_is_capped_at_100(network_manager):
+def test_a_page_size_over_100_is_capped_at_100_rows_with_a_link_to_the_rest(delhi_coordinator: User) -> None:
+    # More rows than the cap, all in the caller's office: with fewer, no cap could show.
     with time_machine.travel("2026-11-25T06:00:00Z", tick=True):
-        for _ in range(3):
+        for _ in range(101):
             submit()
 
-    response = client_for(network_manager).get(URL, {"page_size": 1000})
+    first = queue(delhi_coordinator, page_size=500)
+    second = queue(delhi_coordinator, page_size=500, page=2)
 
-    assert response.status_code == 200
-    assert len(response.json()["results"]) == 3
-    assert selectors.QUEUE_ORDERINGS  # the selector's orderings are the API's
+    assert first.status_code == 200
+    body = first.json()
+    assert body["count"] == 101
+    assert len(body["results"]) == 100
+    assert body["next"] is not None
+    assert "page=2" in body["next"]
+    assert len(second.json()["results"]) == 1
+    assert second.json()["next"] is None
 
 
 @pytest.mark.postgres
