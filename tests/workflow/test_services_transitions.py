@@ -622,13 +622,21 @@ def test_office_staff_start_the_follow_up(persona: str, request: pytest.FixtureR
     assert log.params == {}
 
 
-def test_the_system_starts_the_follow_up_48_hours_after_discharge() -> None:
+def test_the_system_actor_may_start_the_follow_up() -> None:
+    # No job runs this yet: the test only shows the transition is open to the system actor.
     app = in_state("discharged")
 
     services.application_start_follow_up(application=app, actor=Actor.system())
 
+    assert Application.objects.get(pk=app.pk).state == "in_follow_up"
     log = last_log(app)
-    assert (log.action, log.actor_kind, log.actor) == ("start_follow_up", "system", None)
+    assert (log.action, log.from_state, log.to_state, log.actor_kind, log.actor) == (
+        "start_follow_up",
+        "discharged",
+        "in_follow_up",
+        "system",
+        None,
+    )
     assert log.actor_label == "system"
 
 
@@ -688,14 +696,23 @@ def test_a_manager_completes_the_follow_up(delhi_manager: User) -> None:
     )
 
 
-def test_the_system_completes_the_follow_up_when_the_last_review_is_recorded() -> None:
+def test_the_system_actor_may_complete_the_follow_up() -> None:
+    # No job runs this yet: the test only shows the transition is open to the system actor.
     app = in_state("in_follow_up")
 
     services.application_complete(application=app, actor=Actor.system())
 
-    assert Application.objects.get(pk=app.pk).state == "completed"
+    fresh = Application.objects.get(pk=app.pk)
+    assert (fresh.state, fresh.closed_at) == ("completed", NOW)
     log = last_log(app)
-    assert (log.actor_kind, log.actor) == ("system", None)
+    assert (log.action, log.from_state, log.to_state, log.actor_kind, log.actor) == (
+        "complete",
+        "in_follow_up",
+        "completed",
+        "system",
+        None,
+    )
+    assert log.actor_label == "system"
 
 
 @pytest.mark.parametrize("persona", ["delhi_coordinator", "delhi_physician"])
