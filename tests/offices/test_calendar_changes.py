@@ -66,6 +66,8 @@ def test_removing_the_closure_moves_the_deadline_back(admin_client, delhi):
 def test_changing_opening_hours_in_the_office_admin_recomputes_from_the_start(admin_client, delhi):
     with time_machine.travel(ist("2026-11-23 10:00"), tick=False):
         waiting = submit()
+    # 75 % of 18 working hours: Mon 8.5 h, (Tue holiday), Wed 5 h -> Wed 14:30.
+    assert waiting.reply_warn_at == ist("2026-11-25 14:30")
     data = {
         "code": "delhi",
         "name": "Delhi",
@@ -86,6 +88,10 @@ def test_changing_opening_hours_in_the_office_admin_recomputes_from_the_start(ad
     response = admin_client.post(f"/admin/offices/office/{delhi.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:2000]
     waiting.refresh_from_db()
-    # 16 working hours from Mon 10:00: Mon 7.5 h, (Tue holiday), Wed 8 h, Thu 0.5 h -> Thu 10:00.
+    # 16 working hours from Mon 10:00: Mon 7.5 h, (Tue holiday), Wed 8 h, Thu 0.5 h -> Thu 10:00, the
+    # deadline it had before; the warning moves, as only a recomputation can: 12 h -> Wed 14:00.
     assert waiting.reply_due_at == ist("2026-11-26 10:00")
-    assert CalendarChange.objects.get().description == "changed closes_at"
+    assert waiting.reply_warn_at == ist("2026-11-25 14:00")
+    assert waiting.obligations.get().warn_at == ist("2026-11-25 14:00")
+    change = CalendarChange.objects.get()
+    assert (change.description, change.obligations_recomputed) == ("changed closes_at", 1)
