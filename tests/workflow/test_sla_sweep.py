@@ -108,14 +108,13 @@ def test_a_reply_before_75_percent_means_no_warning_at_all(delhi_team):
 
 @pytest.mark.django_db
 def test_a_warning_goes_to_the_assignee_when_there_is_one(delhi_team, delhi_manager):
+    # Assigned to the manager, not a coordinator: the coordinators are whom an unassigned case warns.
     received_at = local("delhi", "2026-11-23 10:00")
     with time_machine.travel(received_at, tick=False):
         application = submit()
-        services.application_assign(
-            application=application, actor=Actor.staff(delhi_manager), user_id=delhi_team["coordinator"].pk
-        )
+        services.application_assign(application=application, actor=Actor.staff(delhi_manager), user_id=delhi_manager.pk)
     sweep_at(local("delhi", "2026-11-25 14:30"))
-    assert [n.recipient_user for n in Notification.objects.filter(kind="sla_warning")] == [delhi_team["coordinator"]]
+    assert [n.recipient_user for n in Notification.objects.filter(kind="sla_warning")] == [delhi_manager]
 
 
 @pytest.mark.django_db
