@@ -65,6 +65,7 @@ def load(total: int, due: int) -> None:
         ReplyObligation.objects.bulk_create(
             ReplyObligation(
                 application=app,
+                calendar_office_id=app.office_id,
                 opened_at=now - timedelta(days=3),
                 # The first `due` are past their deadline (and warning); the rest are on track.
                 warn_at=now - timedelta(hours=2) if start + i < due else now + timedelta(days=2),

@@ -46,6 +46,8 @@ class NotificationAdmin(ReadOnlyAdmin[Notification]):
         "subject",
         "body_text",
         "body_html",
+        "history",
+        "event_key",
         "dedup_key",
         "status",
         "attempts",

@@ -28,6 +28,7 @@ CATALOGUE: dict[str, Kind] = {
         Kind("declined", PATIENT),
         Kind("quote_sent", PATIENT),
         Kind("quote_revised", PATIENT),
+        Kind("admission_confirmed", PATIENT),
         Kind("withdrawn", PATIENT),
         Kind("sla_warning", STAFF),
         Kind("sla_breach", STAFF),

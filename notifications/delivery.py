@@ -99,7 +99,8 @@ def deliver(notification_id: int, now: datetime | None = None) -> tuple[str, tim
             status=Notification.Status.PENDING, last_error=error, claimed_at=None, next_attempt_at=now + delay
         )
         return RETRY, delay
-    _finish(notification, Notification.Status.SENT, sent_at=timezone.now())
+    # The delivery's own instant, like its claim: a run "as of" a time records that time.
+    _finish(notification, Notification.Status.SENT, sent_at=now)
     return SENT, None
 
 

@@ -1,30 +1,23 @@
-"""The workflow events that notify someone, each one line over `notify_patient` / `notify_staff`.
+"""The workflow events that notify someone, each one call of `notify_patient` / `notify_staff`.
 
 Called by the workflow services inside their transaction, so the outbox rows commit with the
-event or not at all.
+event or not at all. Each row links the history row of the step that caused it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils import formats, translation
 
+from notifications.models import Notification
 from notifications.services import notify_patient, notify_staff
+from offices.roles import Role
 from offices.selectors import office_staff
 
 if TYPE_CHECKING:
-    from workflow.models import Application, Message
-
-# Transition name -> the patient's notification kind.
-TRANSITION_KINDS = {
-    "approve_review": "review_approved",
-    "decline": "declined",
-    "send_quote": "quote_sent",
-    "revise_quote": "quote_revised",
-    "withdraw": "withdrawn",
-}
+    from workflow.models import Application, Message, TransitionLog
 
 
 def local_time(application: Application, moment: datetime | None, language: str) -> str:
@@ -33,52 +26,48 @@ def local_time(application: Application, moment: datetime | None, language: str)
         return ""
     office = application.office
     with translation.override(language):
-        return f"{formats.date_format(moment.astimezone(office.tz), 'l, j F Y, H:i')} ({office.timezone})"
+        # German writes the day with a full stop: "Donnerstag, 26. November 2026".
+        pattern = "l, j. F Y, H:i" if translation.get_language() == "de" else "l, j F Y, H:i"
+        return f"{formats.date_format(moment.astimezone(office.tz), pattern)} ({office.timezone})"
 
 
-def application_received(application: Application, *, now: datetime) -> None:
-    key = f"application-{application.pk}"
+def application_received(application: Application, *, history: TransitionLog, now: datetime) -> None:
+    """The patient's acknowledgement (a receipt, not a reply: the promise stays open) and the staff's alerts."""
     notify_patient(
         kind="intake_acknowledgement",
         application=application,
-        event_key=key,
+        history=history,
         context={"reply_by": local_time(application, application.reply_due_at, application.preferred_language)},
         now=now,
     )
     staff_context = {"reply_by": local_time(application, application.reply_due_at, "en")}
-    notify_staff(
-        kind="new_application",
+    for kind, role in (("new_application", Role.COORDINATOR), ("review_requested", Role.PHYSICIAN)):
+        notify_staff(
+            kind=kind,
+            application=application,
+            users=office_staff(application.office_id, role),
+            history=history,
+            context=staff_context,
+            now=now,
+        )
+
+
+def _patient_context(application: Application, kind: str, message: Message | None) -> dict[str, Any]:
+    if kind == "outbound_message":
+        return {"message": message}
+    if kind == "admission_confirmed":
+        return {"days": list(application.treatment_days.order_by("day"))}
+    return {"quote": application.quotes.filter(superseded_at__isnull=True).prefetch_related("items").first()}
+
+
+def patient_notice(
+    application: Application, *, kind: str, history: TransitionLog, now: datetime, message: Message | None = None
+) -> Notification:
+    """The email a workflow step writes to the patient (`workflow.services.replies` says which step writes which)."""
+    return notify_patient(
+        kind=kind,
         application=application,
-        users=office_staff(application.office_id, "coordinator"),
-        event_key=key,
-        context=staff_context,
+        history=history,
+        context=_patient_context(application, kind, message),
         now=now,
-    )
-    notify_staff(
-        kind="review_requested",
-        application=application,
-        users=office_staff(application.office_id, "physician"),
-        event_key=key,
-        context=staff_context,
-        now=now,
-    )
-
-
-def message_sent(message: Message, *, now: datetime) -> None:
-    notify_patient(
-        kind="outbound_message",
-        application=message.application,
-        event_key=f"message-{message.pk}",
-        context={"message": message},
-        now=now,
-    )
-
-
-def transition_done(application: Application, *, name: str, history_id: int, now: datetime) -> None:
-    kind = TRANSITION_KINDS.get(name)
-    if kind is None:
-        return
-    quote = application.quotes.filter(superseded_at__isnull=True).first()
-    notify_patient(
-        kind=kind, application=application, event_key=f"history-{history_id}", context={"quote": quote}, now=now
     )

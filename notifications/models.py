@@ -31,6 +31,12 @@ class Notification(models.Model):
     )
     recipient_email = models.EmailField()
     language = models.CharField(max_length=8, default="en")
+    # The event that caused it: the history row of a workflow step, or for an alert with no history
+    # row (the SLA sweep's), only `event_key`. Read these; never parse `dedup_key`.
+    history = models.ForeignKey(
+        "workflow.TransitionLog", null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+    )
+    event_key = models.CharField(max_length=100)
     # One event, one recipient, one row: a retried event can never write a second.
     dedup_key = models.CharField(max_length=200, unique=True)
     subject = models.CharField(max_length=255)

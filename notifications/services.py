@@ -14,18 +14,20 @@ from django.utils import timezone, translation
 from notifications import relay
 from notifications.catalogue import CATALOGUE, STAFF
 from notifications.models import Notification
-from offices.models import Membership
+from offices.roles import MANAGER
 from workflow.errors import Conflict, NotAllowed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
     from workflow.actors import Actor
-    from workflow.models import Application
+    from workflow.models import Application, TransitionLog
 
 
 def _render(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str, str]:
     with translation.override(language):
+        # The HTML part's <html lang> names the language it is written in.
+        context = {**context, "LANGUAGE_CODE": translation.get_language()}
         subject = render_to_string(f"notifications/{kind}/subject.txt", context).strip()
         text = render_to_string(f"notifications/{kind}/body.txt", context)
         html = render_to_string(f"notifications/{kind}/body.html", context)
@@ -51,6 +53,7 @@ def _create(
     user: User | None,
     language: str,
     event_key: str,
+    history: TransitionLog | None,
     context: dict[str, Any],
     not_before: datetime,
     now: datetime,
@@ -62,6 +65,8 @@ def _create(
         dedup_key=f"{kind}:{event_key}:{recipient}",
         defaults={
             "kind": kind,
+            "event_key": event_key,
+            "history": history,
             "audience": CATALOGUE[kind].audience,
             "application": application,
             "recipient_user": user,
@@ -83,8 +88,22 @@ def _create(
     return notification
 
 
+def _event_key(history: TransitionLog | None, event_key: str | None) -> str:
+    if event_key is not None:
+        return event_key
+    if history is None:
+        raise ValueError("a notification needs its event: a history row or an event key")
+    return f"history-{history.pk}"
+
+
 def notify_patient(
-    *, kind: str, application: Application, event_key: str, context: dict[str, Any] | None = None, now: datetime
+    *,
+    kind: str,
+    application: Application,
+    history: TransitionLog | None = None,
+    event_key: str | None = None,
+    context: dict[str, Any] | None = None,
+    now: datetime,
 ) -> Notification:
     """A patient email: in the patient's language, sent at once."""
     return _create(
@@ -93,7 +112,8 @@ def notify_patient(
         email=application.email,
         user=None,
         language=application.preferred_language,
-        event_key=event_key,
+        event_key=_event_key(history, event_key),
+        history=history,
         context=context or {},
         not_before=now,
         now=now,
@@ -105,7 +125,8 @@ def notify_staff(
     kind: str,
     application: Application,
     users: Iterable[User],
-    event_key: str,
+    history: TransitionLog | None = None,
+    event_key: str | None = None,
     context: dict[str, Any] | None = None,
     now: datetime,
     not_before: datetime | None = None,
@@ -117,6 +138,7 @@ def notify_staff(
     assert CATALOGUE[kind].audience == STAFF  # noqa: S101 - a wiring mistake, not user input
     if not_before is None:
         not_before = application.office.calendar().next_opening(now)
+    key = _event_key(history, event_key)
     return [
         _create(
             kind=kind,
@@ -124,7 +146,8 @@ def notify_staff(
             email=user.email,
             user=user,
             language="en",
-            event_key=event_key,
+            event_key=key,
+            history=history,
             context=context or {},
             not_before=not_before,
             now=now,
@@ -152,7 +175,7 @@ def notification_retry(*, notification: Notification | int, actor: Actor, now: d
             .get(pk=pk, application__office_id__in=actor.office_ids)
         )
         assert row.application is not None  # noqa: S101 - the office filter excludes rows without one
-        if actor.role_in(row.application.office_id) != Membership.Role.MANAGER:
+        if actor.role_in(row.application.office_id) != MANAGER:
             raise NotAllowed("Only a manager of the office can send a failed notification again.")
         if row.status != Notification.Status.FAILED:
             raise Conflict(f"Only a failed notification can be sent again; this one is {row.status}.")

@@ -4,23 +4,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.forms import BaseInlineFormSet, ModelForm
+from django.forms import ModelForm
 from django.http import HttpRequest
-from django.utils import timezone
 
 from offices.models import CalendarChange, CalendarOverride, Membership, Office
-from offices.services import calendar_changed
-
-# Office fields whose change moves working time, and so the open reply deadlines.
-CALENDAR_FIELDS = {
-    "timezone",
-    "working_weekdays",
-    "opens_at",
-    "closes_at",
-    "holiday_country",
-    "holiday_subdivision",
-    "reply_sla_days",
-}
+from workflow.services import calendars
 
 
 def _user(request: HttpRequest) -> Any:
@@ -40,26 +28,55 @@ class MembershipInline(admin.TabularInline[Membership, Office]):
 
 @admin.register(Office)
 class OfficeAdmin(admin.ModelAdmin[Office]):
+    """Configuration. Calendar changes go through `workflow.services.calendars`, which recomputes
+    the open reply deadlines and logs the change (SPEC §2)."""
+
     list_display = ["code", "name", "timezone", "working_days_label", "opens_at", "closes_at", "currency"]
     inlines = [CalendarOverrideInline, MembershipInline]
 
-    def save_related(self, request: HttpRequest, form: ModelForm[Office], formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
+    def save_model(self, request: HttpRequest, obj: Office, form: ModelForm[Office], change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
         # Compare values, not form strings: a JSON list re-rendered with other spacing is no change.
-        changed = sorted(
-            f for f in CALENDAR_FIELDS & set(form.changed_data) if form.initial.get(f) != form.cleaned_data.get(f)
-        )
-        overrides_changed = any(
-            isinstance(formset, BaseInlineFormSet) and formset.model is CalendarOverride and formset.has_changed()
-            for formset in formsets
-        )
-        if change and (changed or overrides_changed):
-            parts = ([f"changed {', '.join(changed)}"] if changed else []) + (
-                ["changed date overrides"] if overrides_changed else []
+        values = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in form.cleaned_data and form.initial.get(name) != form.cleaned_data[name]
+        }
+        if values:
+            calendars.office_update(office=obj.pk, values=values, user=_user(request))
+
+    def save_formset(self, request: HttpRequest, form: ModelForm[Office], formset: Any, change: bool) -> None:
+        if formset.model is not CalendarOverride:
+            super().save_formset(request, form, formset, change)
+            return
+        # What the admin's change message reads, filled in as the services save.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline in formset.forms:
+            existing = inline.instance if inline.instance.pk else None
+            if formset._should_delete_form(inline):
+                if existing is not None:
+                    calendars.calendar_override_remove(override=existing.pk, user=_user(request))
+                    formset.deleted_objects.append(existing)
+                continue
+            if not inline.has_changed():
+                continue
+            data = inline.cleaned_data
+            if existing is not None and inline.initial.get("date") not in (None, data["date"]):
+                # The date itself changed: the old date is no longer an override.
+                calendars.calendar_override_remove(override=existing.pk, user=_user(request))
+            saved = calendars.calendar_override_set(
+                office=form.instance,
+                day=data["date"],
+                kind=data["kind"],
+                note=data.get("note", ""),
+                user=_user(request),
             )
-            calendar_changed(
-                office=form.instance, description="; ".join(parts), user=_user(request), now=timezone.now()
-            )
+            if existing is None:
+                formset.new_objects.append(saved)
+            else:
+                formset.changed_objects.append((saved, inline.changed_data))
 
 
 @admin.register(CalendarOverride)
@@ -69,21 +86,22 @@ class CalendarOverrideAdmin(admin.ModelAdmin[CalendarOverride]):
     date_hierarchy = "date"
 
     def save_model(self, request: HttpRequest, obj: CalendarOverride, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        calendar_changed(
-            office=obj.office, description=f"override {obj.date} {obj.kind}", user=_user(request), now=timezone.now()
+        if change:
+            before = CalendarOverride.objects.get(pk=obj.pk)
+            if (before.office_id, before.date) != (obj.office_id, obj.date):
+                # Moved to another date or office: the old one is no longer an override.
+                calendars.calendar_override_remove(override=obj.pk, user=_user(request))
+        saved = calendars.calendar_override_set(
+            office=obj.office_id, day=obj.date, kind=obj.kind, note=obj.note, user=_user(request)
         )
+        obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: CalendarOverride) -> None:
-        office, label = obj.office, f"removed override {obj.date} {obj.kind}"
-        super().delete_model(request, obj)
-        calendar_changed(office=office, description=label, user=_user(request), now=timezone.now())
+        calendars.calendar_override_remove(override=obj.pk, user=_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[CalendarOverride]) -> None:
-        offices = {o.office for o in queryset.select_related("office")}
-        super().delete_queryset(request, queryset)
-        for office in offices:
-            calendar_changed(office=office, description="removed overrides", user=_user(request), now=timezone.now())
+        for pk in queryset.values_list("pk", flat=True):
+            calendars.calendar_override_remove(override=pk, user=_user(request))
 
 
 @admin.register(CalendarChange)

@@ -6,15 +6,16 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import AwareDateTimeField
+from config.api import AwareDateTimeField, ErrorSerializer
 from offices.models import Office
+from offices.promise import reply_deadlines
 
 CLOSURE_HORIZON_DAYS = 60
 
@@ -77,13 +78,23 @@ class ReplyDueView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[ReplyDueQuerySerializer], responses=ReplyDueSerializer)
+    @extend_schema(
+        parameters=[ReplyDueQuerySerializer],
+        responses={
+            200: ReplyDueSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description="`invalid`: `received_at` is missing, has no offset, or is not a plausible instant.",
+            ),
+            404: OpenApiResponse(ErrorSerializer, description="`not_found`: no office with this code."),
+        },
+    )
     def get(self, request: Request, code: str) -> Response:
         office = get_object_or_404(Office.objects.prefetch_related("overrides"), code=code)
         query = ReplyDueQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         received_at: datetime = query.validated_data["received_at"]
-        due = office.calendar().deadline(received_at, office.reply_sla_days)
+        due = reply_deadlines(office, received_at).due_at
         body = {
             "office": office.code,
             "received_at": received_at.astimezone(UTC),

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser, User
+from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from offices.models import CalendarChange, Membership, Office
+from offices.models import Membership, Office
 
 
 def staff_add(
@@ -34,14 +32,3 @@ def staff_add(
         user.save()
         Membership.objects.update_or_create(user=user, office=office, defaults={"role": role})
     return user, created
-
-
-def calendar_changed(*, office: Office, description: str, user: User | None, now: datetime) -> CalendarChange:
-    """Recompute the office's open reply deadlines and log the change, in one transaction."""
-    from workflow.services.obligations import recompute_open_obligations
-
-    with transaction.atomic():
-        moved = recompute_open_obligations(office.pk)
-        return CalendarChange.objects.create(
-            office=office, changed_by=user, description=description[:300], obligations_recomputed=moved, at=now
-        )

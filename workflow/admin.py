@@ -39,7 +39,8 @@ from workflow.models import (
     ReplyObligation,
     TransitionLog,
 )
-from workflow.models.application import OFFICE_STAFF, State
+from workflow.services.patient import PATIENT_FIELDS, patient_details_errors
+from workflow.services.rules import live_quote
 
 M = TypeVar("M", bound=models.Model)
 
@@ -55,9 +56,9 @@ def actor_for(request: HttpRequest) -> Actor:
 
 
 def may_view_workflow(request: HttpRequest) -> bool:
-    """Superusers see every office; other staff see the workflow of the offices they belong to."""
+    """Staff see the workflow of the offices they belong to; a superuser with no membership sees none (SPEC §1)."""
     user = request.user
-    return bool(user.is_active and user.is_staff and (user.is_superuser or actor_for(request).office_ids))
+    return bool(user.is_active and user.is_staff and actor_for(request).office_ids)
 
 
 class OfficeScopedAdmin(admin.ModelAdmin[M]):
@@ -66,17 +67,16 @@ class OfficeScopedAdmin(admin.ModelAdmin[M]):
     office_field = "office"  # the lookup from the model to its office
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[M]:
+        # Superusers too: office membership, not Django's superuser flag, opens patient data.
         queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
         return queryset.filter(**{f"{self.office_field}__in": actor_for(request).office_ids})
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return super().has_module_permission(request) or may_view_workflow(request)
+        return may_view_workflow(request)
 
     def has_view_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
         # An object of another office never reaches here: get_queryset leaves it out (a 404).
-        return super().has_view_permission(request, obj) or may_view_workflow(request)
+        return may_view_workflow(request)
 
 
 class ReadOnlyAdmin(OfficeScopedAdmin[M]):
@@ -99,7 +99,7 @@ class ReadOnlyInline(admin.TabularInline[M, Any]):
         return [str(name) for name in self.fields or ()]
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_view_permission(request, obj) or may_view_workflow(request)
+        return may_view_workflow(request)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -200,20 +200,6 @@ def _add_errors(form: ServiceForm, exc: ValidationError) -> None:
 
 # ---- applications ----
 
-PATIENT_FIELDS = (
-    "full_name",
-    "email",
-    "phone",
-    "date_of_birth",
-    "sex",
-    "country",
-    "preferred_language",
-    "condition",
-    "diagnosis_date",
-    "current_medications",
-    "medical_history",
-    "treatment_request",
-)
 WORKFLOW_FIELDS = (
     "reference",
     "state",
@@ -282,20 +268,37 @@ class ApplicationAdmin(OfficeScopedAdmin[Application]):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Application | None = None) -> bool:
-        if request.user.is_superuser:
-            return True
+        # Changing here is correcting the patient's details: the `update_details` action.
         actor = actor_for(request)
         if obj is None:
-            return any(role in OFFICE_STAFF for role in actor.roles.values())
-        return actor.role_in(obj.office_id) in OFFICE_STAFF
+            return any(role in services.ACTIONS["update_details"].roles for role in actor.roles.values())
+        return "update_details" in services.available_actions(obj, actor)
+
+    def get_form(
+        self, request: HttpRequest, obj: Application | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class DetailsForm(form):  # type: ignore[valid-type, misc]
+            def _post_clean(self) -> None:
+                # The service's rules of patient details, shown beside each field; the service
+                # checks them again when it saves (save_model).
+                super()._post_clean()
+                if obj is None:
+                    return
+                values = {name: getattr(self.instance, name) for name in PATIENT_FIELDS}
+                today = timezone.localdate(timezone.now(), obj.office.tz)
+                for field, errors in patient_details_errors(values, today=today).items():
+                    if field in self.fields and field not in self.errors:
+                        self.add_error(field, errors)
+
+        return DetailsForm
 
     def save_model(self, request: HttpRequest, obj: Application, form: forms.ModelForm[Any], change: bool) -> None:
-        # Write only the patient details the form changed. A full save would write back the state,
-        # office, assignee and deadlines as loaded with the page, over whatever a service did since.
-        changed = [name for name in form.changed_data if name in PATIENT_FIELDS]
-        if changed:
-            values = {name: getattr(obj, name) for name in changed}
-            Application.objects.filter(pk=obj.pk).update(**values, updated_at=timezone.now())
+        """Only the changed patient details, through the service: role, lock, checks, history row."""
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in PATIENT_FIELDS}
+        if changes:
+            services.application_update_details(application=obj.pk, actor=actor_for(request), changes=changes)
 
     # -- the "Run a transition" page --
 
@@ -330,7 +333,8 @@ class ApplicationAdmin(OfficeScopedAdmin[Application]):
             if name not in TRANSITION_FORMS:
                 self.message_user(request, f"There is no transition {name!r}.", messages.ERROR)
                 return HttpResponseRedirect(here)
-            form, key, done = transition_form(name, app, request.POST), name, f"{_label(name).capitalize()}: done."
+            form, key = transition_form(name, app, request.POST), str(name)
+            done = f"{_label(name).capitalize()}: done."
         elif action in OPERATION_FORMS:
             form = OPERATION_FORMS[action](request.POST, request.FILES, application=app, prefix=action)
             key, done = action, OPERATION_FORMS[action].done
@@ -364,14 +368,11 @@ class ApplicationAdmin(OfficeScopedAdmin[Application]):
     def _render_workflow_page(
         self, request: HttpRequest, app: Application, actor: Actor, bound: dict[str, ServiceForm]
     ) -> HttpResponse:
-        def form(action: str) -> ServiceForm:
-            return bound.get(action) or OPERATION_FORMS[action](application=app, prefix=action)
-
-        available = services.available_transitions(app, actor)
+        # Exactly what the services say this user may do now: nothing decided here.
+        now = timezone.now()
+        available = services.available_transitions(app, actor, now=now)
+        actions = [name for name in services.available_actions(app, actor, now=now) if name in OPERATION_FORMS]
         from_here = {t.name for t in app.get_all_state_transitions() if t.source in (app.state, "*")}  # type: ignore[attr-defined]
-        role = actor.role_in(app.office_id)
-        may_act = role in OFFICE_STAFF
-        quoted = app.state == State.QUOTED
         context = {
             **self.admin_site.each_context(request),
             "title": f"Run a transition: {app.reference}",
@@ -381,24 +382,21 @@ class ApplicationAdmin(OfficeScopedAdmin[Application]):
             "here": reverse("admin:workflow_application_workflow", args=[app.pk]),
             "state_label": app.get_state_display(),
             "reply_due": self.reply_due_local(app),
-            "role": role,
-            "quote": app.quotes.filter(superseded_at__isnull=True).first(),
+            "role": actor.role_in(app.office_id),
+            "quote": live_quote(app),
             "signatures": app.signatures.filter(withdrawn_at__isnull=True).count(),
             "transition_forms": [
                 (name, _label(name), bound.get(name) or transition_form(name, app)) for name in available
             ],
             "not_available": [_label(name) for name in sorted(from_here - set(available))],
-            "office_forms": [("assign", "Assign", form("assign")), ("transfer", "Transfer", form("transfer"))]
-            if may_act
-            else [],
-            "admission_forms": [
-                ("accept_quote", "Record the patient's acceptance (phone or email)", form("accept_quote")),
-                ("schedule_admission", "Schedule the admission", form("schedule_admission")),
-                ("paper_consent", "Record a paper consent", form("paper_consent")),
-            ]
-            if may_act and quoted
-            else [],
-            "message_forms": [("message", "Write a message", form("message"))] if role else [],
+            "action_forms": [
+                (
+                    name,
+                    services.ACTIONS[name].label,
+                    bound.get(name) or OPERATION_FORMS[name](application=app, prefix=name),
+                )
+                for name in actions
+            ],
         }
         return TemplateResponse(request, "admin/workflow/application/workflow.html", context)
 

@@ -10,13 +10,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from offices.models import Office
-from workflow import services
+from workflow import selectors, services
 from workflow.actors import Actor
-from workflow.models import Application
+from workflow.models import Application, ConsentSignature, Message
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -42,16 +42,13 @@ class ServiceForm(forms.Form):
 
 
 class TransitionForm(ServiceForm):
-    name = ""
+    """A transition with no parameters; subclasses add fields and call their own service."""
 
-    def params(self) -> dict[str, Any]:
-        return dict(self.cleaned_data)
-
-    def call(self, actor: Actor) -> Any:
-        return services.TRANSITIONS[self.name](application=self.application, actor=actor, **self.params())
+    name: services.TransitionName
 
 
 class ApproveReviewForm(TransitionForm):
+    name = "approve_review"
     review_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     protocol = forms.JSONField(
         required=False,
@@ -59,9 +56,31 @@ class ApproveReviewForm(TransitionForm):
         help_text='Empty: the standard 7-day protocol. Else [{"day": 1, "activities": ["…"]}, …].',
     )
 
+    def call(self, actor: Actor) -> Any:
+        data = self.cleaned_data
+        return services.application_approve_review(
+            application=self.application, actor=actor, review_notes=data["review_notes"], protocol=data["protocol"]
+        )
 
-class ReasonForm(TransitionForm):
+
+class DeclineForm(TransitionForm):
+    name = "decline"
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+    def call(self, actor: Actor) -> Any:
+        return services.application_decline(
+            application=self.application, actor=actor, reason=self.cleaned_data["reason"]
+        )
+
+
+class WithdrawForm(TransitionForm):
+    name = "withdraw"
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+    def call(self, actor: Actor) -> Any:
+        return services.application_withdraw(
+            application=self.application, actor=actor, reason=self.cleaned_data["reason"]
+        )
 
 
 def parse_quote_lines(text: str) -> list[dict[str, Any]]:
@@ -84,7 +103,8 @@ def parse_quote_lines(text: str) -> list[dict[str, Any]]:
     return items
 
 
-class QuoteForm(TransitionForm):
+class SendQuoteForm(TransitionForm):
+    name: services.TransitionName = "send_quote"
     items = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One line item per line: description | amount, e.g. “7-day protocol | 4500.00”.",
@@ -96,11 +116,42 @@ class QuoteForm(TransitionForm):
     def clean_items(self) -> list[dict[str, Any]]:
         return parse_quote_lines(self.cleaned_data["items"])
 
-    def params(self) -> dict[str, Any]:
-        return {**self.cleaned_data, "currency": self.cleaned_data["currency"] or None}
+    def call(self, actor: Actor) -> Any:
+        data = self.cleaned_data
+        return services.application_send_quote(
+            application=self.application,
+            actor=actor,
+            items=data["items"],
+            currency=data["currency"] or None,
+            valid_until=data["valid_until"],
+            notes=data["notes"],
+        )
+
+
+class ReviseQuoteForm(SendQuoteForm):
+    name = "revise_quote"
+
+    def call(self, actor: Actor) -> Any:
+        data = self.cleaned_data
+        return services.application_revise_quote(
+            application=self.application,
+            actor=actor,
+            items=data["items"],
+            currency=data["currency"] or None,
+            valid_until=data["valid_until"],
+            notes=data["notes"],
+        )
+
+
+class AdmitForm(TransitionForm):
+    name = "admit"
+
+    def call(self, actor: Actor) -> Any:
+        return services.application_admit(application=self.application, actor=actor)
 
 
 class DischargeForm(TransitionForm):
+    name = "discharge"
     discharge_date = forms.DateField(widget=DATE)
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -108,24 +159,45 @@ class DischargeForm(TransitionForm):
         super().__init__(*args, **kwargs)
         self.fields["discharge_date"].initial = self.today()
 
+    def call(self, actor: Actor) -> Any:
+        data = self.cleaned_data
+        return services.application_discharge(
+            application=self.application, actor=actor, discharge_date=data["discharge_date"], summary=data["summary"]
+        )
 
-TRANSITION_FORMS: dict[str, type[TransitionForm]] = {
-    "approve_review": ApproveReviewForm,
-    "decline": ReasonForm,
-    "send_quote": QuoteForm,
-    "revise_quote": QuoteForm,
-    "admit": TransitionForm,
-    "discharge": DischargeForm,
-    "start_follow_up": TransitionForm,
-    "complete": TransitionForm,
-    "withdraw": ReasonForm,
+
+class StartFollowUpForm(TransitionForm):
+    name = "start_follow_up"
+
+    def call(self, actor: Actor) -> Any:
+        return services.application_start_follow_up(application=self.application, actor=actor)
+
+
+class CompleteForm(TransitionForm):
+    name = "complete"
+
+    def call(self, actor: Actor) -> Any:
+        return services.application_complete(application=self.application, actor=actor)
+
+
+TRANSITION_FORMS: dict[services.TransitionName, type[TransitionForm]] = {
+    form.name: form
+    for form in (
+        ApproveReviewForm,
+        DeclineForm,
+        SendQuoteForm,
+        ReviseQuoteForm,
+        AdmitForm,
+        DischargeForm,
+        StartFollowUpForm,
+        CompleteForm,
+        WithdrawForm,
+    )
 }
 
 
-def transition_form(name: str, application: Application, *args: Any) -> TransitionForm:
-    form = TRANSITION_FORMS[name](*args, application=application, prefix=name)
-    form.name = name
-    return form
+def transition_form(name: services.TransitionName, application: Application, *args: Any) -> TransitionForm:
+    return TRANSITION_FORMS[name](*args, application=application, prefix=name)
 
 
 # ---- other actions on the application ----
@@ -133,14 +205,13 @@ def transition_form(name: str, application: Application, *args: Any) -> Transiti
 
 class AssignForm(ServiceForm):
     done = "Assignment saved."
-    user = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False, empty_label="nobody")
+    user = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="nobody")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["user"]
         assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
-        members = get_user_model().objects.filter(is_active=True, memberships__office_id=self.application.office_id)
-        field.queryset = members.order_by("username").distinct()
+        field.queryset = selectors.assignable_staff(self.application)
         field.initial = self.application.assigned_to_id
 
     def call(self, actor: Actor) -> Any:
@@ -165,14 +236,43 @@ class TransferForm(ServiceForm):
         return services.application_transfer(application=self.application, actor=actor, office_code=office_code)
 
 
-class MessageForm(ServiceForm):
-    done = "Message saved."
-    kind = forms.ChoiceField(choices=[("reply", "Reply to the patient"), ("note", "Internal note")])
+class ReplyForm(ServiceForm):
+    done = "Reply sent to the patient."
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Emailed to the patient.")
+
+    def call(self, actor: Actor) -> Any:
+        return services.message_post(
+            application=self.application, actor=actor, kind="reply", body=self.cleaned_data["body"]
+        )
+
+
+class NoteForm(ServiceForm):
+    done = "Note saved."
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="For colleagues only.")
+
+    def call(self, actor: Actor) -> Any:
+        return services.message_post(
+            application=self.application, actor=actor, kind="note", body=self.cleaned_data["body"]
+        )
+
+
+class InboundForm(ServiceForm):
+    """A message the patient sent by phone or email: it opens a reply obligation if none is open."""
+
+    done = "Message from the patient recorded."
+    channel = forms.ChoiceField(choices=[(Message.Channel.PHONE, "Phone"), (Message.Channel.EMAIL, "Email")])
+    received_at = forms.DateTimeField(widget=DATETIME, help_text="In the office's local time.")
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
     def call(self, actor: Actor) -> Any:
         data = self.cleaned_data
-        return services.message_post(application=self.application, actor=actor, kind=data["kind"], body=data["body"])
+        return services.message_receive(
+            application=self.application,
+            actor=actor,
+            body=data["body"],
+            channel=data["channel"],
+            received_at=data["received_at"],
+        )
 
 
 class AcceptQuoteForm(ServiceForm):
@@ -211,11 +311,34 @@ class PaperConsentForm(ServiceForm):
         )
 
 
+class WithdrawConsentForm(ServiceForm):
+    done = "Consent withdrawal recorded."
+    signature = forms.ModelChoiceField(queryset=ConsentSignature.objects.none())
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["signature"]
+        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
+        field.queryset = self.application.signatures.filter(withdrawn_at__isnull=True)
+
+    def call(self, actor: Actor) -> Any:
+        data = self.cleaned_data
+        return services.consent_withdraw(
+            application=self.application, actor=actor, signature_id=data["signature"].pk, reason=data["reason"]
+        )
+
+
+# Action name (`workflow.services.rules.ACTIONS`) -> its form. The page shows the forms of
+# `available_actions` only; `update_details` is the admin's change form itself.
 OPERATION_FORMS: dict[str, type[ServiceForm]] = {
+    "reply": ReplyForm,
+    "note": NoteForm,
+    "record_inbound": InboundForm,
     "assign": AssignForm,
     "transfer": TransferForm,
-    "message": MessageForm,
     "accept_quote": AcceptQuoteForm,
     "schedule_admission": AdmissionForm,
-    "paper_consent": PaperConsentForm,
+    "record_paper_consent": PaperConsentForm,
+    "withdraw_consent": WithdrawConsentForm,
 }

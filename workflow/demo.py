@@ -19,6 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from offices.models import Office
+from offices.promise import reply_budget
+from offices.roles import Role
 from offices.services import staff_add
 from workflow import services, sla
 from workflow.actors import Actor
@@ -28,13 +30,8 @@ DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - a published demo credential, se
 
 # (username, {office: role})
 DEMO_STAFF: list[tuple[str, dict[str, str]]] = [
-    ("delhi.coordinator", {"delhi": "coordinator"}),
-    ("delhi.physician", {"delhi": "physician"}),
-    ("delhi.manager", {"delhi": "manager"}),
-    ("europe.coordinator", {"europe": "coordinator"}),
-    ("europe.physician", {"europe": "physician"}),
-    ("europe.manager", {"europe": "manager"}),
-    ("network.manager", {"delhi": "manager", "europe": "manager"}),
+    *[(f"{office}.{role}", {office: str(role)}) for office in ("delhi", "europe") for role in Role],
+    ("network.manager", {"delhi": str(Role.MANAGER), "europe": str(Role.MANAGER)}),
 ]
 
 # Demo patients write from this reserved domain; it is also how a loaded demo is recognised.
@@ -226,8 +223,7 @@ def seed_applications(now: datetime) -> list[str]:
 
 
 def _actors(office: Office) -> dict[str, Actor]:
-    roles = ("coordinator", "physician", "manager")
-    return {role: Actor.staff(User.objects.get(username=f"{office.code}.{role}")) for role in roles}
+    return {role: Actor.staff(User.objects.get(username=f"{office.code}.{role}")) for role in Role}
 
 
 def _at_local(office: Office, day: date, hour: time) -> datetime:
@@ -249,7 +245,7 @@ def _received_at(case: Case, office: Office, now: datetime) -> datetime:
     if case.state != "received":
         day = timezone.localdate(now, office.tz) - timedelta(days=RECEIVED_DAYS_AGO[case.state])
         return _at_local(office, day, time(10, 15))
-    budget = sla.budget(office)
+    budget = reply_budget(office)
     if case.sla == sla.BREACHED:
         return _received_before(office, now, budget + timedelta(hours=5))
     if case.sla == sla.DUE_SOON:
@@ -260,7 +256,7 @@ def _received_at(case: Case, office: Office, now: datetime) -> datetime:
 
 def _walk(case: Case, office: Office, received: datetime, now: datetime) -> Application:
     staff = _actors(office)
-    coordinator, physician, manager = staff["coordinator"], staff["physician"], staff["manager"]
+    coordinator, physician, manager = staff[Role.COORDINATOR], staff[Role.PHYSICIAN], staff[Role.MANAGER]
 
     def at(step: str) -> datetime:
         return min(received + STEP[step], now)
@@ -288,7 +284,7 @@ def _walk(case: Case, office: Office, received: datetime, now: datetime) -> Appl
         )
     if case.state == "quoted":
         if case.open_question:
-            asked = max(_received_before(office, now, sla.budget(office) * 0.85), at("quote") + timedelta(hours=1))
+            asked = max(_received_before(office, now, reply_budget(office) * 0.85), at("quote") + timedelta(hours=1))
             services.message_receive(application=app, actor=Actor.patient(), body=OPEN_QUESTION, now=asked)
         return app
     return _treat(app, case, staff, at)
@@ -322,7 +318,7 @@ def _submit(case: Case, office: Office, received: datetime, now: datetime, coord
 
 
 def _treat(app: Application, case: Case, staff: dict[str, Actor], at: Callable[[str], datetime]) -> Application:
-    coordinator, physician, manager = staff["coordinator"], staff["physician"], staff["manager"]
+    coordinator, physician, manager = staff[Role.COORDINATOR], staff[Role.PHYSICIAN], staff[Role.MANAGER]
     office = app.office
     services.quote_accept(application=app, actor=coordinator, now=at("accept"))
     admission = timezone.localdate(at("admit"), office.tz)

@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import F, Prefetch, Q
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from notifications.models import Notification
 from offices.models import Office
@@ -87,6 +88,15 @@ def application_queue(
     return queryset.order_by(*QUEUE_ORDERINGS[ordering])
 
 
+def assignable_staff(application: Application) -> QuerySet[User]:
+    """Who an application can be assigned to: the active staff of its office, by username."""
+    return (
+        User.objects.filter(is_active=True, memberships__office_id=application.office_id)
+        .order_by("username")
+        .distinct()
+    )
+
+
 def office_calendars(office_ids: Iterable[int]) -> dict[int, WorkingCalendar]:
     """One working calendar per office, with every office's overrides read in one query."""
     offices = Office.objects.filter(pk__in=list(office_ids)).prefetch_related("overrides")
@@ -121,15 +131,6 @@ def application_history(*, application: Application) -> list[TransitionLog]:
 
 def application_notifications(*, application: Application) -> list[Notification]:
     return list(Notification.objects.filter(application=application).order_by("created_at", "id"))
-
-
-def event_key(entry: TransitionLog) -> str:
-    """The outbox's event key of the notifications a history entry caused (notifications.events)."""
-    if entry.action == "submit":
-        return f"application-{entry.application_id}"
-    if entry.action == "message_reply":
-        return f"message-{entry.params.get('message')}"
-    return f"history-{entry.pk}"
 
 
 def application_messages(*, application: Application) -> list[Message]:

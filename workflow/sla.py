@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
@@ -11,21 +11,8 @@ if TYPE_CHECKING:
     from offices.calendar import WorkingCalendar
     from offices.models import Office
 
-# Share of the working-time budget after which an obligation is "due soon" and warned.
-WARN_FRACTION = 0.75
-
 BREACHED, DUE_SOON, ON_TRACK = "breached", "due_soon", "on_track"
 STATUSES = (BREACHED, DUE_SOON, ON_TRACK)
-
-
-def budget(office: Office) -> timedelta:
-    return office.calendar().daily_hours * office.reply_sla_days
-
-
-def deadlines(office: Office, calendar: WorkingCalendar, received_at: datetime) -> tuple[datetime, datetime]:
-    """(warn_at, due_at) of an obligation opened at `received_at`."""
-    total = calendar.daily_hours * office.reply_sla_days
-    return calendar.add_working_time(received_at, total * WARN_FRACTION), calendar.add_working_time(received_at, total)
 
 
 def status(*, due_at: datetime | None, warn_at: datetime | None, now: datetime) -> str | None:

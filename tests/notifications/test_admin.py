@@ -87,10 +87,11 @@ def test_the_admin_action_refuses_what_the_api_refuses(delhi_coordinator, delhi_
     assert published == []
 
 
-def test_a_superuser_sees_every_office_but_retries_only_as_a_manager(rows, published):
+def test_a_superuser_without_a_membership_sees_no_notification(rows, published):
     admin = User.objects.create_superuser("root", "root@clinic.example", "pw")
     client = client_for(admin)
-    assert client.get(CHANGELIST).context["cl"].result_count == 2
-    response = client.post(CHANGELIST, {"action": "retry_failed", "_selected_action": [rows["europe"].pk]}, follow=True)
-    assert "you are not a manager of its office" in response.content.decode()
+    # Office membership, not the superuser flag, opens patient data (SPEC §1).
+    assert client.get(CHANGELIST).status_code == 403
+    response = client.get(f"{CHANGELIST}{rows['europe'].pk}/change/")
+    assert response.status_code in (302, 403, 404)
     assert published == []

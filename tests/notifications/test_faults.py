@@ -180,13 +180,13 @@ def test_a_transition_that_rolls_back_writes_nothing_and_sends_nothing(rig, monk
     rig.start_worker()
     application = submit(now=opening_in_the_past("delhi"))
     settled(rig, "intake_acknowledgement")
-    real_transition_done = events.transition_done
+    real_patient_notice = events.patient_notice
 
     def then_fail(*args, **kwargs):
-        real_transition_done(*args, **kwargs)
+        real_patient_notice(*args, **kwargs)
         raise RuntimeError("the connection dropped before the commit")
 
-    monkeypatch.setattr(events, "transition_done", then_fail)
+    monkeypatch.setattr(events, "patient_notice", then_fail)
     with pytest.raises(RuntimeError):
         advance(application, "withdrawn")
     monkeypatch.undo()

@@ -116,9 +116,10 @@ def test_a_german_patient_gets_german_subject_and_body_with_german_day_names(del
     ack = only("intake_acknowledgement")
     assert ack.language == "de"
     assert ack.subject == f"Wir haben Ihren Antrag {application.reference} erhalten"
-    assert "Wir antworten Ihnen bis Donnerstag, 26 November 2026, 10:00 (Asia/Kolkata)." in ack.body_text
+    assert "Wir antworten Ihnen bis Donnerstag, 26. November 2026, 10:00 (Asia/Kolkata)." in ack.body_text
     assert "Thursday" not in ack.body_text
     assert "Donnerstag" in ack.body_html
+    assert '<html lang="de">' in ack.body_html
     # Staff read English whatever the patient's language.
     staff = only("new_application")
     assert staff.language == "en"
@@ -130,7 +131,7 @@ def test_a_europe_application_is_sent_from_the_europe_office_in_its_time_zone(eu
     submitted(received, country="DE", office="europe", preferred_language="de", email="lena@example.de")
     ack = only("intake_acknowledgement")
     assert (ack.from_email, ack.reply_to) == (EUROPE_FROM, "europe@clinic.example")
-    assert "Dienstag, 22 Dezember 2026, 16:00 (Europe/Berlin)" in ack.body_text
+    assert "Dienstag, 22. Dezember 2026, 16:00 (Europe/Berlin)" in ack.body_text
     assert only("new_application").recipient_user == europe_coordinator
 
 
@@ -189,7 +190,10 @@ def test_a_reply_is_emailed_to_the_patient_and_a_note_is_not():
         application=application, actor=staff, kind="reply", body="Please send your labs.", now=MONDAY_MORNING
     )
     row = only("outbound_message")
-    assert row.dedup_key == f"outbound_message:message-{message.pk}:priya@example.org"
+    history = TransitionLog.objects.get(application=application, action="message_reply")
+    assert history.params == {"message": message.pk}
+    assert (row.history, row.event_key) == (history, f"history-{history.pk}")
+    assert row.dedup_key == f"outbound_message:history-{history.pk}:priya@example.org"
     assert "Please send your labs." in row.body_text
 
 
@@ -240,12 +244,13 @@ def test_the_same_event_twice_writes_one_row_per_recipient(delhi_team):
     application = submitted()
     before = Notification.objects.count()
     assert before == 3
-    events.application_received(application, now=MONDAY_MORNING + timedelta(minutes=5))
+    submitted_log = TransitionLog.objects.get(application=application, action="submit")
+    events.application_received(application, history=submitted_log, now=MONDAY_MORNING + timedelta(minutes=5))
     assert Notification.objects.count() == before
 
     application = advance(application, "withdrawn", now=MONDAY_MORNING)
     log = TransitionLog.objects.get(application=application, action="withdraw")
-    events.transition_done(application, name="withdraw", history_id=log.pk, now=MONDAY_MORNING)
+    events.patient_notice(application, kind="withdrawn", history=log, now=MONDAY_MORNING)
     assert len(rows("withdrawn")) == 1
 
     obligation = application.obligations.get()
@@ -284,14 +289,14 @@ def test_a_transition_that_rolls_back_writes_no_notification(
     monkeypatch, published, django_capture_on_commit_callbacks
 ):
     application = submitted()
-    real_transition_done = events.transition_done
+    real_patient_notice = events.patient_notice
 
     def then_fail(*args, **kwargs):
-        real_transition_done(*args, **kwargs)
+        real_patient_notice(*args, **kwargs)
         assert Notification.objects.filter(kind="withdrawn").exists()  # written, inside the transaction
         raise RuntimeError("the database went away before the commit")
 
-    monkeypatch.setattr(events, "transition_done", then_fail)
+    monkeypatch.setattr(events, "patient_notice", then_fail)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         advance(application, "withdrawn")
     application.refresh_from_db()

@@ -71,9 +71,9 @@ def test_the_changelist_and_change_pages_render_for_a_superuser(client, root):
     assert workflow.status_code == 200
 
 
-def test_the_state_reference_office_and_assignee_are_never_form_fields(client, root):
+def test_the_state_reference_office_and_assignee_are_never_form_fields(client, delhi_coordinator):
     app = submit()
-    client.force_login(root)
+    client.force_login(delhi_coordinator)
 
     form = client.get(change_url(app)).context["adminform"].form
 
@@ -155,10 +155,10 @@ def test_a_quoted_case_is_carried_to_admission_from_the_admin(client):
     client.post(
         workflow_url(app),
         {
-            "action": "paper_consent",
-            "paper_consent-signer_name": app.full_name,
-            "paper_consent-signed_at": signed.strftime("%Y-%m-%dT%H:%M"),
-            "paper_consent-scan": scan,
+            "action": "record_paper_consent",
+            "record_paper_consent-signer_name": app.full_name,
+            "record_paper_consent-signed_at": signed.strftime("%Y-%m-%dT%H:%M"),
+            "record_paper_consent-scan": scan,
         },
     )
     response = run(client, app, "admit")
@@ -185,18 +185,25 @@ def test_a_forbidden_transition_shows_an_error_and_changes_nothing(client, delhi
     assert any("does not allow approve review" in m for m in messages_of(response))
 
 
-def test_a_superuser_without_a_membership_sees_the_application_but_cannot_act_on_it(client):
+def test_a_superuser_without_a_membership_sees_no_application_and_can_change_none(client):
     app = submit()
     client.force_login(make_superuser("admin"))
 
+    # Office membership, not the superuser flag, opens patient data (SPEC §1).
+    changelist = client.get(reverse("admin:workflow_application_changelist"))
     page = client.get(workflow_url(app))
-    response = run(client, app, "decline", reason="Not eligible")
+    change = client.get(change_url(app))
+    declined = run(client, app, "decline", reason="Not eligible")
+    edited = client.post(change_url(app), {"full_name": "Someone Else"})
 
     app.refresh_from_db()
-    assert page.status_code == 200
-    assert "No transition is open to you now" in page.content.decode()
-    assert app.state == "received"
-    assert any("You have no role in the Delhi office" in m for m in messages_of(response))
+    assert changelist.status_code == 403
+    assert page.status_code == 404
+    assert change.status_code in (302, 403, 404)
+    assert declined.status_code == 404
+    assert edited.status_code in (302, 403, 404)
+    assert (app.state, app.full_name) == ("received", "Priya Sharma")
+    assert not TransitionLog.objects.filter(application=app).exclude(action="submit").exists()
 
 
 def test_a_transition_not_possible_from_the_state_is_a_conflict_message(client, root):
@@ -271,14 +278,29 @@ def test_the_assign_to_me_action_uses_the_service_and_reports_refusals(client, d
 
     mine.refresh_from_db()
     other.refresh_from_db()
+    assert response.status_code == 200
     assert mine.assigned_to == admin_user
+    # Another office's application is not in the superuser's changelist, so the action never reaches it.
     assert other.assigned_to is None
-    assert any(f"{other.reference}: you have no role in the Europe office" in m for m in messages_of(response))
+    assert not TransitionLog.objects.filter(application=other, action="assign").exists()
 
 
-def test_editing_patient_details_writes_only_those_fields(client, root):
+def test_a_physician_may_read_but_not_correct_the_patients_details(client, root):
     app = submit()
     client.force_login(root)
+
+    form = client.get(change_url(app)).context["adminform"].form
+    response = client.post(change_url(app), {"full_name": "Someone Else"})
+
+    app.refresh_from_db()
+    assert "full_name" not in form.fields
+    assert response.status_code == 403
+    assert app.full_name == "Priya Sharma"
+
+
+def test_editing_patient_details_writes_only_those_fields_and_a_history_row(client, delhi_coordinator):
+    app = submit()
+    client.force_login(delhi_coordinator)
     page = client.get(change_url(app))
     data = {name: value for name, value in page.context["adminform"].form.initial.items() if value is not None}
     for inline in page.context["inline_admin_formsets"]:
@@ -296,6 +318,35 @@ def test_editing_patient_details_writes_only_those_fields(client, root):
     [update] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "workflow_application" ')]
     set_clause = update.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
     assert sorted(re.findall(r'"(\w+)" =', set_clause)) == ["full_name", "updated_at"]
+    log = TransitionLog.objects.filter(application=app).last()
+    assert (log.action, log.actor, log.from_state, log.to_state) == (
+        "update_details",
+        delhi_coordinator,
+        "received",
+        "received",
+    )
+    assert log.params == {"changes": {"full_name": {"from": "Priya Sharma", "to": "Priya Sharma-Iyer"}}}
+
+
+def test_implausible_details_are_form_errors_and_change_nothing(client, delhi_coordinator):
+    app = submit()
+    client.force_login(delhi_coordinator)
+    page = client.get(change_url(app))
+    data = {name: value for name, value in page.context["adminform"].form.initial.items() if value is not None}
+    for inline in page.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data.update({f"{inline.formset.prefix}-{key}": value for key, value in management.initial.items()})
+    data.update({"full_name": "Priya \u202eamrahS", "date_of_birth": "1850-01-01", "diagnosis_date": "2019-06-01"})
+
+    response = client.post(change_url(app), data)
+
+    app.refresh_from_db()
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "text-direction" in errors["full_name"][0]
+    assert "1900" in errors["date_of_birth"][0]
+    assert app.full_name == "Priya Sharma"
+    assert not TransitionLog.objects.filter(application=app, action="update_details").exists()
 
 
 def test_history_rows_cannot_be_deleted_or_changed_through_the_admin(client, root):

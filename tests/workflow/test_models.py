@@ -138,7 +138,11 @@ def test_the_database_allows_only_one_open_obligation(application: Application) 
 
     with pytest.raises(IntegrityError), transaction.atomic():
         ReplyObligation.objects.create(
-            application=application, opened_at=current.opened_at, warn_at=current.warn_at, due_at=current.due_at
+            application=application,
+            calendar_office=application.office,
+            opened_at=current.opened_at,
+            warn_at=current.warn_at,
+            due_at=current.due_at,
         )
 
 

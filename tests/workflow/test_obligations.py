@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import User
 
+from notifications.models import Notification
 from tests.workflow.conftest import advance, submit
 from workflow import services
 from workflow.actors import Actor
 from workflow.models import Application, ReplyObligation
+from workflow.services import PATIENT_NOTICES
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +95,7 @@ def test_a_reply_satisfies_the_obligation_and_clears_reply_due_at(delhi_coordina
     assert (obligation.satisfied_at, obligation.satisfied_by, obligation.satisfied_by_action) == (
         local("delhi", "2026-11-25 12:00"),
         message,
-        "",
+        "message_reply",
     )
     assert obligation.closed_at is None
     assert not obligation.is_open
@@ -165,8 +167,10 @@ def test_a_second_message_while_waiting_does_not_move_the_deadline(time_machine:
     assert fresh(app).reply_due_at == local("delhi", "2026-11-26 10:00")
 
 
-@pytest.mark.parametrize("state", ["declined", "withdrawn"])
-def test_a_final_state_closes_the_open_obligation_without_satisfying_it(state: str, time_machine: Any) -> None:
+@pytest.mark.parametrize(("state", "step"), [("declined", "decline"), ("withdrawn", "withdraw")])
+def test_a_decline_or_withdrawal_answers_the_patient_and_so_satisfies_the_obligation(
+    state: str, step: str, time_machine: Any
+) -> None:
     time_machine.move_to(local("delhi", "2026-11-23 10:00"), tick=False)
     app = submit()
     time_machine.move_to(local("delhi", "2026-11-24 11:00"), tick=False)
@@ -174,8 +178,10 @@ def test_a_final_state_closes_the_open_obligation_without_satisfying_it(state: s
     advance(app, state)
 
     obligation = app.obligations.get()
-    assert obligation.closed_at == local("delhi", "2026-11-24 11:00")
-    assert obligation.satisfied_at is None
+    # The patient is emailed the decision: that is the reply (SPEC §4), on time here.
+    assert (obligation.satisfied_at, obligation.satisfied_by_action) == (local("delhi", "2026-11-24 11:00"), step)
+    assert obligation.closed_at is None
+    assert Notification.objects.filter(application=app, kind=PATIENT_NOTICES[step], audience="patient").exists()
     assert not obligation.is_open
     assert fresh(app).reply_due_at is None
     assert fresh(app).reply_warn_at is None
@@ -223,8 +229,14 @@ def test_every_obligation_is_kept_as_history(delhi_coordinator: User, time_machi
         local("delhi", "2026-11-25 12:00"),
         local("delhi", "2026-11-26 12:00"),
     ]
-    assert [satisfied is not None for _, satisfied, _ in rows] == [True, True, True, False]
-    assert rows[-1][2] == local("delhi", "2026-11-27 10:00")
+    # Each question was answered: three replies, and the withdrawal's email for the last one.
+    assert [satisfied for _, satisfied, _ in rows] == [
+        local("delhi", "2026-11-24 11:00"),
+        local("delhi", "2026-11-25 11:00"),
+        local("delhi", "2026-11-26 11:00"),
+        local("delhi", "2026-11-27 10:00"),
+    ]
+    assert [closed for _, _, closed in rows] == [None] * 4
     assert ReplyObligation.objects.filter(application=app).count() == 4
 
 

@@ -57,7 +57,7 @@ def test_it_counts_met_breached_and_pending_and_measures_reply_time_in_working_h
     assert row["p90_reply_hours"] == 19.0
 
 
-def test_an_obligation_closed_by_withdrawal_before_its_deadline_is_neither_met_nor_breached():
+def test_a_withdrawal_before_the_deadline_emails_the_patient_and_counts_as_met():
     application = received("2026-11-23 10:00")
     with time_machine.travel(at("2026-11-23 11:00"), tick=False):
         advance(application, "withdrawn")
@@ -65,6 +65,24 @@ def test_an_obligation_closed_by_withdrawal_before_its_deadline_is_neither_met_n
         offices=[Office.objects.get(code="delhi")],
         start=date(2026, 11, 23),
         end=date(2026, 11, 23),
+        now=at("2026-12-31 12:00"),
+    )
+    assert (row["opened"], row["met"], row["breached"], row["closed_unanswered"]) == (1, 1, 0, 0)
+    assert row["median_reply_hours"] == 1.0
+
+
+def test_a_question_closed_by_completion_without_an_email_is_neither_met_nor_breached(delhi_manager):
+    with time_machine.travel(at("2026-11-23 10:00"), tick=False):
+        application = advance(submit(), "in_follow_up")
+    services.message_receive(
+        application=application, actor=Actor.patient(), body="One more question", now=at("2026-11-27 10:00")
+    )
+    # Completion writes nothing to the patient: the question was closed, not answered (SPEC §4).
+    services.application_complete(application=application, actor=Actor.staff(delhi_manager), now=at("2026-11-27 11:00"))
+    [row] = sla_report(
+        offices=[Office.objects.get(code="delhi")],
+        start=date(2026, 11, 27),
+        end=date(2026, 11, 27),
         now=at("2026-12-31 12:00"),
     )
     assert (row["opened"], row["met"], row["breached"], row["closed_unanswered"]) == (1, 0, 0, 1)

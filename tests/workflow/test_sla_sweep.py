@@ -181,12 +181,13 @@ def test_a_transfer_keeps_the_deadline(delhi_team, delhi_manager, europe_manager
 
 
 @pytest.mark.django_db
-def test_a_terminal_state_closes_the_obligation_and_nothing_is_swept(delhi_team):
+def test_a_withdrawal_answers_the_obligation_and_nothing_is_swept(delhi_team):
     with time_machine.travel(local("delhi", "2026-11-23 10:00"), tick=False):
         application = submit()
     with time_machine.travel(local("delhi", "2026-11-23 11:00"), tick=False):
         advance(application, "withdrawn")
-    assert application.obligations.get().closed_at is not None
+    obligation = application.obligations.get()
+    assert (obligation.satisfied_by_action, obligation.closed_at) == ("withdraw", None)
     assert sweep_at(local("delhi", "2026-12-31 12:00")) == {"warned": 0, "breached": 0}
 
 
@@ -251,6 +252,7 @@ def test_the_sweep_reads_open_obligations_through_the_partial_indexes(delhi_team
     ReplyObligation.objects.bulk_create(
         ReplyObligation(
             application=others[0],
+            calendar_office=others[0].office,
             opened_at=base.opened_at,
             warn_at=base.warn_at,
             due_at=base.due_at - timedelta(minutes=i),

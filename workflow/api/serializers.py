@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api import AwareDateTimeField
-from workflow import selectors, services
+from workflow import services
 from workflow import sla as sla_rules
 from workflow.actors import Actor
 from workflow.models import (
@@ -301,6 +301,7 @@ class ApplicationDetailSerializer(ApplicationSummarySerializer):
     signatures = SignatureSerializer(many=True)
     treatment_days = TreatmentDaySerializer(many=True)
     available_transitions = serializers.SerializerMethodField()
+    available_actions = serializers.SerializerMethodField()
 
     @extend_schema_field(QuoteSerializer(allow_null=True))
     def get_quote(self, application: Application) -> dict[str, Any] | None:
@@ -310,10 +311,16 @@ class ApplicationDetailSerializer(ApplicationSummarySerializer):
             live = list(application.quotes.filter(superseded_at__isnull=True).prefetch_related("items"))
         return QuoteSerializer(live[0]).data if live else None
 
-    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(services.TRANSITIONS))))
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(services.TRANSITION_NAMES))))
     def get_available_transitions(self, application: Application) -> list[str]:
         actor: Actor = self.context["actor"]
-        return services.available_transitions(application, actor)
+        return list(services.available_transitions(application, actor, now=self.context["now"]))
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(services.ACTION_NAMES))))
+    def get_available_actions(self, application: Application) -> list[str]:
+        """The other actions the caller may take now (assign, transfer, reply, accept_quote, …)."""
+        actor: Actor = self.context["actor"]
+        return services.available_actions(application, actor, now=self.context["now"])
 
 
 class TransferResultSerializer(serializers.Serializer[Any]):
@@ -355,7 +362,7 @@ class HistoryEntrySerializer(serializers.Serializer[Any]):
 
     @extend_schema_field(NotificationStatusSerializer(many=True))
     def get_notifications(self, entry: TransitionLog) -> list[dict[str, Any]]:
-        caused = self.context.get("notifications", {}).get(selectors.event_key(entry), [])
+        caused = self.context.get("notifications", {}).get(entry.pk, [])
         return list(NotificationStatusSerializer(caused, many=True).data)
 
     @extend_schema_field(HistoryActorSerializer)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import PurePath
-from typing import Any, ClassVar
+from typing import Any
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
@@ -55,6 +55,7 @@ from workflow.api.serializers import (
     WithdrawInputSerializer,
 )
 from workflow.models import Application
+from workflow.services import TransitionName
 from workflow.uploads import ALLOWED_EXTENSIONS
 
 ERROR_DESCRIPTIONS = {
@@ -184,56 +185,143 @@ class ApplicationDetailView(StaffView):
 
 
 class TransitionView(StaffView):
-    """Runs `services.TRANSITIONS[transition]` with the parameters its input serializer reads."""
+    """A transition's endpoint: validate its parameters, run its service, answer with the detail."""
 
-    transition: ClassVar[str]
-    input_serializer: ClassVar[type[serializers.Serializer[Any]] | None]
-
-    def run(self, request: Request, reference: str) -> Response:
-        application = self.lookup(reference)
-        params = validated(self.input_serializer, request.data) if self.input_serializer else {}
-        services.TRANSITIONS[self.transition](application=application, actor=self.actor, **params)
-        return self.detail(reference)
+    def input(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
+        return validated(serializer_class, self.request.data)
 
 
-# name -> (input serializer or None, what it does), in the order of SPEC §3.
-TRANSITION_INPUTS: dict[str, tuple[type[serializers.Serializer[Any]] | None, str]] = {
-    "approve_review": (ApproveReviewInputSerializer, "Physician: received → medically_reviewed."),
-    "decline": (DeclineInputSerializer, "Physician: received → declined."),
-    "send_quote": (SendQuoteInputSerializer, "Coordinator or manager: medically_reviewed → quoted."),
-    "revise_quote": (ReviseQuoteInputSerializer, "Coordinator or manager: quoted → quoted; supersedes the quote."),
-    "admit": (
-        None,
-        "Coordinator or manager: quoted → admitted. Needs an accepted quote, an admission date on or before "
-        "today and a signature of the current consent version.",
-    ),
-    "discharge": (DischargeInputSerializer, "Physician, coordinator or manager: admitted → discharged."),
-    "start_follow_up": (None, "Coordinator or manager: discharged → in_follow_up."),
-    "complete": (None, "Manager: in_follow_up → completed."),
-    "withdraw": (WithdrawInputSerializer, "Coordinator or manager: received, medically_reviewed, quoted → withdrawn."),
-}
-
-
-def _transition_view(name: str) -> type[TransitionView]:
-    input_serializer, description = TRANSITION_INPUTS[name]
-    codes = (400, 401, 403, 404, 409) if input_serializer else (401, 403, 404, 409)
-
-    @extend_schema(
+def transition_schema(name: str, description: str, request: type[serializers.Serializer[Any]] | None) -> Any:
+    codes = (400, 401, 403, 404, 409) if request else (401, 403, 404, 409)
+    return extend_schema(
         operation_id=f"applications_transition_{name}",
         summary=f"Run `{name}`",
         description=description,
-        request=input_serializer,
+        request=request,
         responses={200: ApplicationDetailSerializer, **errors(*codes)},
     )
-    def post(self: TransitionView, request: Request, reference: str) -> Response:
-        return self.run(request, reference)
-
-    title = "".join(part.title() for part in name.split("_"))
-    attrs = {"transition": name, "input_serializer": input_serializer, "post": post, "__doc__": description}
-    return type(f"{title}TransitionView", (TransitionView,), attrs)
 
 
-TRANSITION_VIEWS: dict[str, type[TransitionView]] = {name: _transition_view(name) for name in services.TRANSITIONS}
+class ApproveReviewView(TransitionView):
+    @transition_schema("approve_review", "Physician: received → medically_reviewed.", ApproveReviewInputSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        data = self.input(ApproveReviewInputSerializer)
+        services.application_approve_review(
+            application=self.lookup(reference),
+            actor=self.actor,
+            review_notes=data["review_notes"],
+            protocol=data.get("protocol"),
+        )
+        return self.detail(reference)
+
+
+class DeclineView(TransitionView):
+    @transition_schema("decline", "Physician: received → declined.", DeclineInputSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        data = self.input(DeclineInputSerializer)
+        services.application_decline(application=self.lookup(reference), actor=self.actor, reason=data["reason"])
+        return self.detail(reference)
+
+
+class SendQuoteView(TransitionView):
+    @transition_schema("send_quote", "Coordinator or manager: medically_reviewed → quoted.", SendQuoteInputSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        data = self.input(SendQuoteInputSerializer)
+        services.application_send_quote(
+            application=self.lookup(reference),
+            actor=self.actor,
+            items=data["items"],
+            currency=data["currency"],
+            valid_until=data["valid_until"],
+            notes=data["notes"],
+        )
+        return self.detail(reference)
+
+
+class ReviseQuoteView(TransitionView):
+    @transition_schema(
+        "revise_quote",
+        "Coordinator or manager: quoted → quoted; supersedes the quote.",
+        ReviseQuoteInputSerializer,
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        data = self.input(ReviseQuoteInputSerializer)
+        services.application_revise_quote(
+            application=self.lookup(reference),
+            actor=self.actor,
+            items=data["items"],
+            currency=data["currency"],
+            valid_until=data["valid_until"],
+            notes=data["notes"],
+        )
+        return self.detail(reference)
+
+
+class AdmitView(TransitionView):
+    @transition_schema(
+        "admit",
+        "Coordinator or manager: quoted → admitted. Needs an accepted quote, an admission date on or before "
+        "today and a signature of the current consent version.",
+        None,
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        services.application_admit(application=self.lookup(reference), actor=self.actor)
+        return self.detail(reference)
+
+
+class DischargeView(TransitionView):
+    @transition_schema(
+        "discharge", "Physician, coordinator or manager: admitted → discharged.", DischargeInputSerializer
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        data = self.input(DischargeInputSerializer)
+        services.application_discharge(
+            application=self.lookup(reference),
+            actor=self.actor,
+            discharge_date=data["discharge_date"],
+            summary=data["summary"],
+        )
+        return self.detail(reference)
+
+
+class StartFollowUpView(TransitionView):
+    @transition_schema("start_follow_up", "Coordinator or manager: discharged → in_follow_up.", None)
+    def post(self, request: Request, reference: str) -> Response:
+        services.application_start_follow_up(application=self.lookup(reference), actor=self.actor)
+        return self.detail(reference)
+
+
+class CompleteView(TransitionView):
+    @transition_schema("complete", "Manager: in_follow_up → completed.", None)
+    def post(self, request: Request, reference: str) -> Response:
+        services.application_complete(application=self.lookup(reference), actor=self.actor)
+        return self.detail(reference)
+
+
+class WithdrawView(TransitionView):
+    @transition_schema(
+        "withdraw",
+        "Coordinator or manager: received, medically_reviewed, quoted → withdrawn.",
+        WithdrawInputSerializer,
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        data = self.input(WithdrawInputSerializer)
+        services.application_withdraw(application=self.lookup(reference), actor=self.actor, reason=data["reason"])
+        return self.detail(reference)
+
+
+# One endpoint per transition, in the order of SPEC §3.
+TRANSITION_VIEWS: dict[TransitionName, type[TransitionView]] = {
+    "approve_review": ApproveReviewView,
+    "decline": DeclineView,
+    "send_quote": SendQuoteView,
+    "revise_quote": ReviseQuoteView,
+    "admit": AdmitView,
+    "discharge": DischargeView,
+    "start_follow_up": StartFollowUpView,
+    "complete": CompleteView,
+    "withdraw": WithdrawView,
+}
 
 
 class UnknownTransitionView(StaffView):
@@ -251,10 +339,10 @@ class HistoryView(StaffView):
     def get(self, request: Request, reference: str) -> Response:
         application = self.lookup(reference)
         entries = selectors.application_history(application=application)
-        caused: dict[str, list[Notification]] = {}
+        caused: dict[int, list[Notification]] = {}
         for notification in selectors.application_notifications(application=application):
-            # dedup_key is "<kind>:<event key>:<recipient>".
-            caused.setdefault(notification.dedup_key.split(":")[1], []).append(notification)
+            if notification.history_id is not None:
+                caused.setdefault(notification.history_id, []).append(notification)
         return Response(HistoryEntrySerializer(entries, many=True, context={"notifications": caused}).data)
 
 

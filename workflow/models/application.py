@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from offices.roles import MANAGER, OFFICE_STAFF, PHYSICIAN
 from workflow.uploads import upload_to, validate_upload
 
 if TYPE_CHECKING:
@@ -28,8 +29,6 @@ class State(models.TextChoices):
 
 TERMINAL_STATES = frozenset({State.DECLINED, State.WITHDRAWN, State.COMPLETED})
 
-COORDINATOR, PHYSICIAN, MANAGER = "coordinator", "physician", "manager"
-OFFICE_STAFF = frozenset({COORDINATOR, MANAGER})
 
 # SPEC §5: the tentative 7-day protocol a physician recommends unless they change it.
 DEFAULT_PROTOCOL: list[dict[str, Any]] = [
@@ -63,7 +62,9 @@ def has_accepted_quote(instance: Application) -> bool:
 def admission_date_reached(instance: Application) -> bool:
     if instance.admission_date is None:
         return False
-    return instance.admission_date <= timezone.localdate(timezone.now(), instance.office.tz)
+    # The service's "now" (a job or the demo acting as of an instant), else the wall clock.
+    now = instance.as_of or timezone.now()
+    return instance.admission_date <= timezone.localdate(now, instance.office.tz)
 
 
 def has_valid_consent(instance: Application) -> bool:
@@ -145,6 +146,10 @@ class Application(ConcurrentTransitionMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ApplicationQuerySet.as_manager()
+
+    # Not a column: the instant the services act "as of", set before they check a transition's
+    # conditions, because django-fsm hands conditions the instance alone.
+    as_of: datetime | None = None
 
     class Meta:
         ordering = [models.F("reply_due_at").asc(nulls_last=True), "id"]

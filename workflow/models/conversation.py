@@ -37,6 +37,10 @@ class ReplyObligation(models.Model):
     """The clinic owes the patient a reply by `due_at` (SPEC §4). Kept after it closes."""
 
     application = models.ForeignKey("workflow.Application", on_delete=models.CASCADE, related_name="obligations")
+    # The office whose working calendar the deadline runs on: the handling office when the patient
+    # wrote. A transfer keeps the deadline (SPEC §4), so a later change of the new office's calendar
+    # does not move it, and a change of this office's calendar still does.
+    calendar_office = models.ForeignKey("offices.Office", on_delete=models.PROTECT, related_name="+")
     opened_at = models.DateTimeField(help_text="When the patient's request was received; the clock starts here.")
     due_at = models.DateTimeField()
     # When 75 % of the working-time budget is used: the SLA warning goes out (SPEC §4).

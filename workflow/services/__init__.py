@@ -9,6 +9,7 @@ from workflow.services.actions import (
     admission_schedule,
     application_assign,
     application_transfer,
+    application_update_details,
     consent_record_paper,
     consent_sign_portal,
     consent_withdraw,
@@ -16,9 +17,13 @@ from workflow.services.actions import (
     message_receive,
     quote_accept,
 )
+from workflow.services.calendars import calendar_override_remove, calendar_override_set, office_update
 from workflow.services.intake import application_submit
+from workflow.services.replies import PATIENT_NOTICES
+from workflow.services.rules import ACTION_NAMES, ACTIONS, available_actions
 from workflow.services.transitions import (
-    TRANSITIONS,
+    TRANSITION_NAMES,
+    TransitionName,
     application_admit,
     application_approve_review,
     application_complete,
@@ -32,7 +37,11 @@ from workflow.services.transitions import (
 )
 
 __all__ = [
-    "TRANSITIONS",
+    "ACTIONS",
+    "ACTION_NAMES",
+    "PATIENT_NOTICES",
+    "TRANSITION_NAMES",
+    "TransitionName",
     "admission_schedule",
     "application_admit",
     "application_approve_review",
@@ -45,12 +54,17 @@ __all__ = [
     "application_start_follow_up",
     "application_submit",
     "application_transfer",
+    "application_update_details",
     "application_withdraw",
+    "available_actions",
     "available_transitions",
+    "calendar_override_remove",
+    "calendar_override_set",
     "consent_record_paper",
     "consent_sign_portal",
     "consent_withdraw",
     "message_post",
     "message_receive",
+    "office_update",
     "quote_accept",
 ]

@@ -5,23 +5,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from notifications import events
 from offices.models import Membership, Office
 from workflow.actors import Actor
 from workflow.errors import Conflict
-from workflow.models import Application, ConsentDocument, ConsentSignature, Message, Quote, State
-from workflow.models.application import OFFICE_STAFF
-from workflow.services.common import lock, now_or, record, require_role
-from workflow.services.obligations import open_obligation, satisfy_obligation
+from workflow.models import Application, ConsentDocument, ConsentSignature, Message, Quote
+from workflow.selectors import assignable_staff
+from workflow.services.common import lock, now_or, record
+from workflow.services.obligations import open_obligation
+from workflow.services.patient import PATIENT_FIELDS, name_errors, patient_details_errors
+from workflow.services.replies import answer_patient
+from workflow.services.rules import check_action, live_quote
+from workflow.services.transitions import HORIZON
 from workflow.uploads import validate_upload
-
-ANY_STAFF = frozenset(Membership.Role.values)
 
 
 def message_post(
@@ -36,7 +36,7 @@ def message_post(
     now = now_or(now)
     with transaction.atomic():
         app = lock(application, actor)
-        require_role(app, actor, ANY_STAFF)
+        check_action(app, actor, kind, now=now)
         direction = Message.Direction.OUTBOUND if kind == "reply" else Message.Direction.INTERNAL
         message = Message.objects.create(
             application=app,
@@ -46,10 +46,9 @@ def message_post(
             author=actor.user,
             created_at=now,
         )
+        history = record(app, action=f"message_{kind}", actor=actor, at=now, params={"message": message.pk})
         if kind == "reply":
-            satisfy_obligation(app, at=now, message=message)
-            events.message_sent(message, now=now)
-        record(app, action=f"message_{kind}", actor=actor, at=now, params={"message": message.pk})
+            answer_patient(app, step="message_reply", history=history, now=now, message=message)
     return message
 
 
@@ -74,8 +73,7 @@ def message_receive(
         raise ValidationError({"received_at": ["The time received cannot be in the future."]})
     with transaction.atomic():
         app = lock(application, actor)
-        if actor.kind == "user":
-            require_role(app, actor, ANY_STAFF)
+        check_action(app, actor, "record_inbound", now=now)
         message = Message.objects.create(
             application=app,
             direction=Message.Direction.INBOUND,
@@ -95,14 +93,10 @@ def application_assign(
     now = now_or(now)
     with transaction.atomic():
         app = lock(application, actor)
-        require_role(app, actor, OFFICE_STAFF)
+        check_action(app, actor, "assign", now=now)
         assignee = None
         if user_id is not None:
-            assignee = (
-                get_user_model()
-                .objects.filter(pk=user_id, is_active=True, memberships__office_id=app.office_id)
-                .first()
-            )
+            assignee = assignable_staff(app).filter(pk=user_id).first()
             if assignee is None:
                 raise ValidationError({"user": ["Not an active staff member of this application's office."]})
         previous = app.assigned_to_id
@@ -122,11 +116,9 @@ def application_transfer(
         raise ValidationError({"office": [f"Unknown office {office_code!r}."]})
     with transaction.atomic():
         app = lock(application, actor)
-        require_role(app, actor, OFFICE_STAFF)
+        check_action(app, actor, "transfer", now=now)
         if isinstance(application, Application) and app.office_id != application.office_id:
             raise Conflict("The application was transferred meanwhile; reload and try again.")
-        if app.is_terminal:
-            raise Conflict(f"A {app.state} application cannot be transferred.")
         if target.pk == app.office_id:
             raise ValidationError({"office": ["The application is already handled by this office."]})
         source = app.office.code
@@ -141,25 +133,14 @@ def application_transfer(
     return app
 
 
-def _live_quote(app: Application) -> Quote:
-    quote = app.quotes.filter(superseded_at__isnull=True).first()
-    if app.state != State.QUOTED or quote is None:
-        raise Conflict("There is no open quote to accept.")
-    return quote
-
-
 def quote_accept(*, application: Application | int, actor: Actor, now: datetime | None = None) -> Quote:
     """The patient accepts the live quote: in the portal, or by phone/email recorded by staff."""
     now = now_or(now)
     with transaction.atomic():
         app = lock(application, actor)
-        if actor.kind == "user":
-            require_role(app, actor, OFFICE_STAFF)
-        quote = _live_quote(app)
-        if quote.accepted_at is not None:
-            raise Conflict("The quote has already been accepted.")
-        if quote.valid_until < timezone.localdate(now, app.office.tz):
-            raise Conflict(f"The quote expired on {quote.valid_until:%Y-%m-%d}; revise it first.")
+        check_action(app, actor, "accept_quote", now=now)
+        quote = live_quote(app)
+        assert quote is not None  # noqa: S101 - the action's check requires a live quote
         quote.accepted_at = now
         quote.save(update_fields=["accepted_at"])
         record(app, action="accept_quote", actor=actor, at=now, params={"quote": quote.pk, "total": str(quote.total)})
@@ -172,12 +153,12 @@ def admission_schedule(
     now = now_or(now)
     with transaction.atomic():
         app = lock(application, actor)
-        require_role(app, actor, OFFICE_STAFF)
-        quote = _live_quote(app)
-        if quote.accepted_at is None:
-            raise Conflict("The admission is scheduled after the patient accepts the quote.")
-        if admission_date < timezone.localdate(now, app.office.tz):
+        check_action(app, actor, "schedule_admission", now=now)
+        today = timezone.localdate(now, app.office.tz)
+        if admission_date < today:
             raise ValidationError({"admission_date": ["The admission date cannot be in the past."]})
+        if admission_date > today + HORIZON:
+            raise ValidationError({"admission_date": ["The admission cannot be scheduled more than a year ahead."]})
         previous = app.admission_date
         app.admission_date = admission_date
         app.save(update_fields=["admission_date", "updated_at"])
@@ -212,11 +193,12 @@ def _sign(
     now: datetime,
     extra: dict[str, Any],
 ) -> ConsentSignature:
-    if app.state != State.QUOTED:
-        raise Conflict("The consent form is signed once a quote is open, before admission.")
-    signer_name = (signer_name or "").strip()
-    if not signer_name:
-        raise ValidationError({"signer_name": ["Type the signer's full name."]})
+    paper = method == ConsentSignature.Method.PAPER
+    check_action(app, actor, "record_paper_consent" if paper else "sign_consent", now=now)
+    problems = name_errors(signer_name or "")
+    if problems:
+        raise ValidationError({"signer_name": problems})
+    signer_name = signer_name.strip()
     document = current_consent_document(app.preferred_language)
     signature = ConsentSignature(
         application=app,
@@ -280,7 +262,6 @@ def consent_record_paper(
         raise ValidationError({"scan": exc.messages}) from exc
     with transaction.atomic():
         app = lock(application, actor)
-        require_role(app, actor, OFFICE_STAFF)
         return _sign(
             app,
             actor=actor,
@@ -307,13 +288,12 @@ def consent_withdraw(
     now = now_or(now)
     with transaction.atomic():
         app = lock(application, actor)
-        if actor.kind == "user":
-            require_role(app, actor, OFFICE_STAFF)
         signature = app.signatures.select_for_update().filter(pk=signature_id).first()
         if signature is None:
             raise ConsentSignature.DoesNotExist("No such signature on this application.")
         if signature.withdrawn_at is not None:
             raise Conflict("This consent was already withdrawn.")
+        check_action(app, actor, "withdraw_consent", now=now)
         signature.withdrawn_at = now
         signature.save(update_fields=["withdrawn_at"])
         record(
@@ -324,3 +304,41 @@ def consent_withdraw(
             params={"signature": signature.pk, "reason": (reason or "").strip()},
         )
     return signature
+
+
+def application_update_details(
+    *, application: Application | int, actor: Actor, changes: dict[str, Any], now: datetime | None = None
+) -> Application:
+    """Staff correct the patient's details (SPEC §3). The history names each changed field, old and new.
+
+    Only the patient's own fields may change here; the workflow's fields change through their services.
+    """
+    now = now_or(now)
+    unknown = sorted(set(changes) - set(PATIENT_FIELDS))
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in unknown})
+    with transaction.atomic():
+        app = lock(application, actor)
+        check_action(app, actor, "update_details", now=now)
+        values = {name: getattr(app, name) for name in PATIENT_FIELDS}
+        cleaned = {name: value.strip() if isinstance(value, str) else value for name, value in changes.items()}
+        if isinstance(cleaned.get("country"), str):
+            cleaned["country"] = cleaned["country"].upper()
+        errors = patient_details_errors({**values, **cleaned}, today=timezone.localdate(now, app.office.tz))
+        if errors:
+            raise ValidationError(errors)
+        changed = {name: value for name, value in cleaned.items() if values[name] != value}
+        if not changed:
+            return app
+        for name, value in changed.items():
+            setattr(app, name, value)
+        app.full_clean(exclude=[f.name for f in Application._meta.fields if f.name not in changed])
+        app.save(update_fields=[*changed, "updated_at"])
+        record(
+            app,
+            action="update_details",
+            actor=actor,
+            at=now,
+            params={"changes": {name: {"from": values[name], "to": value} for name, value in changed.items()}},
+        )
+    return app

@@ -7,7 +7,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from workflow.actors import Actor
-from workflow.errors import Conflict, NotAllowed
+from workflow.errors import Conflict
 from workflow.models import Application, TransitionLog
 
 
@@ -32,11 +32,6 @@ def lock(application: Application | int, actor: Actor) -> Application:
         ):
             raise Conflict("The application was transferred to another office meanwhile.") from None
         raise
-
-
-def require_role(application: Application, actor: Actor, roles: frozenset[str]) -> None:
-    if actor.kind != "user" or actor.role_in(application.office_id) not in roles:
-        raise NotAllowed("Your role in this office does not allow this.")
 
 
 def record(
@@ -64,4 +59,4 @@ def now_or(now: datetime | None) -> datetime:
     return now if now is not None else timezone.now()
 
 
-__all__ = ["ObjectDoesNotExist", "lock", "now_or", "record", "require_role"]
+__all__ = ["ObjectDoesNotExist", "lock", "now_or", "record"]

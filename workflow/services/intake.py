@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from notifications import events
 from offices.models import Office
@@ -18,10 +18,13 @@ from workflow.models import Application, Document, Message, ReferenceSequence
 from workflow.routing import is_country, office_code_for_country
 from workflow.services.common import now_or, record
 from workflow.services.obligations import open_obligation
+from workflow.services.patient import patient_details_errors
 from workflow.uploads import sniff_type, validate_upload
 
 PRIVACY_NOTICE_VERSION = "2026-01"
 MAX_DOCUMENTS = 10
+# Staff enter phone and email requests late, but not from more than a year back: an older date is a typo.
+RECEIVED_AT_HORIZON = timedelta(days=365)
 
 
 def next_reference(office: Office, year: int) -> str:
@@ -64,25 +67,39 @@ def application_submit(
     errors: dict[str, list[str]] = {}
     if not privacy_consent:
         errors["privacy_consent"] = ["The privacy notice must be accepted."]
-    if not is_country(country):
-        errors["country"] = [f"{country!r} is not an ISO 3166-1 alpha-2 country code."]
-    if preferred_language not in dict(settings.LANGUAGES):
-        errors["preferred_language"] = [f"Choose one of {', '.join(dict(settings.LANGUAGES))}."]
-    if date_of_birth >= now.date():
-        errors["date_of_birth"] = ["The date of birth must be in the past."]
-    if diagnosis_date is not None and diagnosis_date > now.date():
-        errors["diagnosis_date"] = ["The diagnosis date cannot be in the future."]
+    office_code = office or (office_code_for_country(country) if is_country(country) else None)
+    handling_office = Office.objects.filter(code=office_code).first() if office_code else None
+    if handling_office is None:
+        if office is not None:
+            errors["office"] = [f"Unknown office {office_code!r}."]
+    elif actor.is_staff_member and handling_office.pk not in actor.office_ids:
+        errors["office"] = ["You can only enter applications for your own offices."]
+    # Dates are checked against the handling office's own date (a patient applying just after
+    # midnight in Delhi is already on the next day there).
+    today = timezone.localdate(now, handling_office.tz) if handling_office else now.date()
+    details = {
+        "full_name": full_name,
+        "email": email,
+        "phone": phone,
+        "date_of_birth": date_of_birth,
+        "sex": sex,
+        "country": country.upper(),
+        "preferred_language": preferred_language,
+        "condition": condition,
+        "diagnosis_date": diagnosis_date,
+        "current_medications": current_medications,
+        "medical_history": medical_history,
+        "treatment_request": treatment_request,
+    }
+    for field, messages in patient_details_errors(details, today=today).items():
+        errors.setdefault(field, []).extend(messages)
     if received_at is not None:
         if actor.kind != "user" or not actor.is_staff_member:
             errors["received_at"] = ["Only staff may set the time an application was received."]
         elif received_at > now:
             errors["received_at"] = ["The time received cannot be in the future."]
-    office_code = office or office_code_for_country(country)
-    handling_office = Office.objects.filter(code=office_code).first()
-    if handling_office is None:
-        errors["office"] = [f"Unknown office {office_code!r}."]
-    elif actor.is_staff_member and handling_office.pk not in actor.office_ids:
-        errors["office"] = ["You can only enter applications for your own offices."]
+        elif received_at < now - RECEIVED_AT_HORIZON:
+            errors["received_at"] = ["The time received cannot be more than a year ago."]
     if len(documents) > MAX_DOCUMENTS:
         errors["documents"] = [f"At most {MAX_DOCUMENTS} files."]
     for upload in documents:
@@ -99,18 +116,7 @@ def application_submit(
         application = Application(
             reference=next_reference(handling_office, received.astimezone(handling_office.tz).year),
             office=handling_office,
-            full_name=full_name,
-            email=email,
-            phone=phone,
-            date_of_birth=date_of_birth,
-            sex=sex,
-            country=country.upper(),
-            preferred_language=preferred_language,
-            condition=condition,
-            diagnosis_date=diagnosis_date,
-            current_medications=current_medications,
-            medical_history=medical_history,
-            treatment_request=treatment_request,
+            **details,
             privacy_notice_version=PRIVACY_NOTICE_VERSION,
             privacy_consent_at=now,
             received_at=received,
@@ -131,6 +137,6 @@ def application_submit(
         if received_at is not None:
             params["received_at"] = received_at.isoformat()
         open_obligation(application, received_at=received)
-        record(application, action="submit", actor=actor, at=now, from_state="", params=params)
-        events.application_received(application, now=now)
+        history = record(application, action="submit", actor=actor, at=now, from_state="", params=params)
+        events.application_received(application, history=history, now=now)
     return application

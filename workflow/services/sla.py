@@ -11,15 +11,15 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from notifications.services import notify_staff
-from offices.models import Membership
+from offices.roles import COORDINATOR, MANAGER
 from offices.selectors import office_staff
 from workflow.models import Application, ReplyObligation
+from workflow.services.obligations import OPEN
 
 BATCH_SIZE = 200
-OPEN = Q(satisfied_at__isnull=True, closed_at__isnull=True)
 
 
 def _local(moment: datetime, obligation: ReplyObligation) -> str:
@@ -88,7 +88,9 @@ def _sweep(
                     kind=kind,
                     application=application,
                     users=recipients(application, facts),
-                    event_key=f"obligation-{obligation.pk}",
+                    # The deadline is part of the event: after a calendar change moves it and clears
+                    # the flag, the warning or breach at the new instant is a new alert.
+                    event_key=f"obligation-{obligation.pk}-due-{obligation.due_at:%Y%m%dT%H%M%SZ}",
                     context={
                         "obligation": obligation,
                         "due_local": _local(obligation.due_at, obligation),
@@ -104,11 +106,11 @@ def _assignee_or_coordinators(application: Application, facts: OfficeFacts) -> l
     assignee = application.assigned_to
     if assignee is not None and assignee.is_active:
         return [assignee]
-    return facts.staff(application.office_id, Membership.Role.COORDINATOR)
+    return facts.staff(application.office_id, COORDINATOR)
 
 
 def _managers(application: Application, facts: OfficeFacts) -> list[User]:
-    return facts.staff(application.office_id, Membership.Role.MANAGER)
+    return facts.staff(application.office_id, MANAGER)
 
 
 def warn_due_soon(now: datetime) -> int:

@@ -9,30 +9,48 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, get_args
 
+from babel.numbers import list_currencies
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
-from notifications import events
 from workflow.actors import Actor
 from workflow.errors import ConditionsNotMet, Conflict, NotAllowed
 from workflow.models import Application, Quote, QuoteItem, TreatmentDay
 from workflow.models.application import CONDITION_MESSAGES, TERMINAL_STATES
 from workflow.services.common import lock, now_or, record
-from workflow.services.obligations import close_obligations, satisfy_obligation
+from workflow.services.obligations import close_obligations
+from workflow.services.replies import answer_patient, writes_to_patient
 
+# The transitions of SPEC §3, in its order. A name outside this type is a mypy error at the call.
+TransitionName = Literal[
+    "approve_review",
+    "decline",
+    "send_quote",
+    "revise_quote",
+    "admit",
+    "discharge",
+    "start_follow_up",
+    "complete",
+    "withdraw",
+]
+TRANSITION_NAMES: tuple[TransitionName, ...] = get_args(TransitionName)
+
+# ISO 4217 codes, from the CLDR data Babel ships (Babel also compiles our translations).
+ISO_4217 = frozenset(list_currencies())
 QUOTE_VALIDITY_DAYS = 30
+# How far ahead a quote may run, an admission be scheduled, and how long a protocol may be: beyond
+# these a value is a typo, not a plan.
+HORIZON = timedelta(days=366)
+MAX_PROTOCOL_DAYS = 30
 _AMOUNT = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+# The quote's total has the same column type as an item: a sum that does not fit is refused.
+_TOTAL_LIMIT = Decimal("9999999999.99")
 _DESCRIPTION_MAX = QuoteItem._meta.get_field("description").max_length or 200
-
-# Transitions whose effect is a message to the patient, and so a reply (SPEC §4).
-WRITES_TO_PATIENT = frozenset(
-    {"approve_review", "decline", "send_quote", "revise_quote", "admit", "discharge", "withdraw"}
-)
 
 
 def _fsm_transition(application: Application, name: str) -> Any:
@@ -46,7 +64,8 @@ def _may(application: Application, name: str, actor: Actor) -> bool:
     return bool(transition.has_perm(application, actor))
 
 
-def _check(application: Application, name: str, actor: Actor) -> None:
+def _check(application: Application, name: str, actor: Actor, now: datetime) -> None:
+    application.as_of = now
     if not _may(application, name, actor):
         raise NotAllowed(f"Your role does not allow {name.replace('_', ' ')} in this office.")
     meta = _fsm_transition(application, name)
@@ -61,7 +80,7 @@ def _check(application: Application, name: str, actor: Actor) -> None:
 def _run(
     application: Application | int,
     *,
-    name: str,
+    name: TransitionName,
     actor: Actor,
     now: datetime | None,
     params: dict[str, Any],
@@ -72,26 +91,29 @@ def _run(
     try:
         with transaction.atomic():
             locked = lock(application, actor)
-            _check(locked, name, actor)
+            _check(locked, name, actor, now)
             from_state = locked.state
             change(locked)
             locked.save()
             if after is not None:
                 after(locked, now)
+            log = record(locked, action=name, actor=actor, at=now, from_state=from_state, params=params)
+            if writes_to_patient(name):
+                answer_patient(locked, step=name, history=log, now=now)
             if locked.state in TERMINAL_STATES:
                 close_obligations(locked, at=now)
-            elif name in WRITES_TO_PATIENT:
-                satisfy_obligation(locked, at=now, action=name)
-            log = record(locked, action=name, actor=actor, at=now, from_state=from_state, params=params)
-            events.transition_done(locked, name=name, history_id=log.pk, now=now)
     except (TransitionNotAllowed, ConcurrentTransition) as exc:
         raise Conflict("The application was changed by someone else; reload and try again.") from exc
     return locked
 
 
-def available_transitions(application: Application, actor: Actor) -> list[str]:
+def available_transitions(
+    application: Application, actor: Actor, *, now: datetime | None = None
+) -> list[TransitionName]:
     """The transitions this actor may run now: permitted, from this state, with conditions met."""
-    return sorted(t.name for t in application.get_available_user_state_transitions(actor))  # type: ignore[attr-defined]
+    application.as_of = now_or(now)
+    names = {t.name for t in application.get_available_user_state_transitions(actor)}  # type: ignore[attr-defined]
+    return sorted(name for name in TRANSITION_NAMES if name in names)
 
 
 def _user(actor: Actor) -> Any:
@@ -137,6 +159,8 @@ def _validate_protocol(protocol: list[dict[str, Any]]) -> None:
         raise ValidationError(
             {"protocol": ["A protocol is a list of days numbered from 1, each with a non-empty list of activities."]}
         )
+    if len(protocol) > MAX_PROTOCOL_DAYS:
+        raise ValidationError({"protocol": [f"A protocol lasts at most {MAX_PROTOCOL_DAYS} days."]})
 
 
 def application_decline(
@@ -178,8 +202,10 @@ def _quote_terms(
             )
             continue
         lines.append((description, amount))
-    if currency is not None and (len(currency) != 3 or not (currency.isascii() and currency.isalpha())):
-        errors["currency"] = ["A currency is a three-letter ISO 4217 code."]
+    if lines and sum(amount for _, amount in lines) > _TOTAL_LIMIT:
+        errors.setdefault("items", []).append(f"The total cannot exceed {_TOTAL_LIMIT}.")
+    if currency is not None and currency.upper() not in ISO_4217:
+        errors["currency"] = ["A currency is a three-letter ISO 4217 code, e.g. EUR or INR."]
     # `valid_until` in the past is checked against the office's date, once the office is known (_create_quote).
     if errors:
         raise ValidationError(errors)
@@ -199,6 +225,8 @@ def _create_quote(
     today = timezone.localdate(now, app.office.tz)
     if valid_until is not None and valid_until < today:
         raise ValidationError({"valid_until": ["The quote cannot expire in the past."]})
+    if valid_until is not None and valid_until > today + HORIZON:
+        raise ValidationError({"valid_until": ["A quote cannot be valid for more than a year."]})
     quote = Quote.objects.create(
         application=app,
         currency=currency or app.office.currency,
@@ -215,47 +243,84 @@ def _create_quote(
     return quote
 
 
-def _quote_service(name: str) -> Callable[..., Application]:
-    def service(
-        *,
-        application: Application | int,
-        actor: Actor,
-        items: list[dict[str, Any]],
-        currency: str | None = None,
-        valid_until: date | None = None,
-        notes: str = "",
-        now: datetime | None = None,
-    ) -> Application:
-        moment = now_or(now)
-        lines, code, until = _quote_terms(application, items, currency, valid_until, moment)
+def _run_quote(
+    application: Application | int,
+    *,
+    name: Literal["send_quote", "revise_quote"],
+    actor: Actor,
+    items: list[dict[str, Any]],
+    currency: str | None,
+    valid_until: date | None,
+    notes: str,
+    now: datetime | None,
+) -> Application:
+    moment = now_or(now)
+    lines, code, until = _quote_terms(application, items, currency, valid_until, moment)
 
-        def after(app: Application, at: datetime) -> None:
-            # Revising supersedes the live quote before the new one becomes live.
-            app.quotes.filter(superseded_at__isnull=True).update(superseded_at=at)
-            _create_quote(app, lines=lines, currency=code, valid_until=until, notes=notes, actor=actor, now=at)
+    def change(app: Application) -> None:
+        if name == "send_quote":
+            app.send_quote()
+        else:
+            app.revise_quote()
 
-        params = {
-            "items": [{"description": d, "amount": str(a)} for d, a in lines],
-            "currency": code,
-            "valid_until": until.isoformat() if until else None,
-            "notes": notes,
-        }
-        return _run(
-            application,
-            name=name,
-            actor=actor,
-            now=moment,
-            params=params,
-            change=lambda app: getattr(app, name)(),
-            after=after,
-        )
+    def after(app: Application, at: datetime) -> None:
+        # Revising supersedes the live quote before the new one becomes live.
+        app.quotes.filter(superseded_at__isnull=True).update(superseded_at=at)
+        _create_quote(app, lines=lines, currency=code, valid_until=until, notes=notes, actor=actor, now=at)
 
-    service.__name__ = f"application_{name}"
-    return service
+    params = {
+        "items": [{"description": d, "amount": str(a)} for d, a in lines],
+        "currency": code,
+        "valid_until": until.isoformat() if until else None,
+        "notes": notes,
+    }
+    return _run(application, name=name, actor=actor, now=moment, params=params, change=change, after=after)
 
 
-application_send_quote = _quote_service("send_quote")
-application_revise_quote = _quote_service("revise_quote")
+def application_send_quote(
+    *,
+    application: Application | int,
+    actor: Actor,
+    items: list[dict[str, Any]],
+    currency: str | None = None,
+    valid_until: date | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> Application:
+    """medically_reviewed → quoted: the first quote, emailed to the patient."""
+    return _run_quote(
+        application,
+        name="send_quote",
+        actor=actor,
+        items=items,
+        currency=currency,
+        valid_until=valid_until,
+        notes=notes,
+        now=now,
+    )
+
+
+def application_revise_quote(
+    *,
+    application: Application | int,
+    actor: Actor,
+    items: list[dict[str, Any]],
+    currency: str | None = None,
+    valid_until: date | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> Application:
+    """quoted → quoted: a new quote that supersedes the live one, emailed to the patient."""
+    return _run_quote(
+        application,
+        name="revise_quote",
+        actor=actor,
+        items=items,
+        currency=currency,
+        valid_until=valid_until,
+        notes=notes,
+        now=now,
+    )
 
 
 def application_admit(*, application: Application | int, actor: Actor, now: datetime | None = None) -> Application:
@@ -339,18 +404,3 @@ def application_withdraw(
         params={"reason": reason},
         change=lambda app: app.withdraw(reason=reason),
     )
-
-
-# name -> service, for interfaces that dispatch by the transition's name (API, admin).
-TRANSITIONS: dict[str, Callable[..., Application]] = {
-    "approve_review": application_approve_review,
-    "decline": application_decline,
-    "send_quote": application_send_quote,
-    "revise_quote": application_revise_quote,
-    "admit": application_admit,
-    "discharge": application_discharge,
-    "start_follow_up": application_start_follow_up,
-    "complete": application_complete,
-    "withdraw": application_withdraw,
-}
-TRANSITION_NAMES = list(TRANSITIONS)

@@ -1,0 +1,119 @@
+"""What a user may do with an application besides its transitions, decided once (SPEC §3, §8).
+
+Each action names the roles that may run it and what the application must be like. The services
+enforce it with `check_action`; `available_actions` tells the interfaces (the admin, the staff
+pages) what to offer, so an interface shows exactly what the service would accept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from offices.roles import ANY_STAFF, OFFICE_STAFF
+from workflow.actors import Actor
+from workflow.errors import Conflict, NotAllowed
+from workflow.models import Application, Quote, State
+
+
+def live_quote(application: Application) -> Quote | None:
+    return application.quotes.filter(superseded_at__isnull=True).first()
+
+
+# Each check returns why the action is not possible now, or None when it is.
+Check = Callable[[Application, datetime], str | None]
+
+
+def _always(application: Application, now: datetime) -> str | None:
+    return None
+
+
+def _not_terminal(application: Application, now: datetime) -> str | None:
+    return f"A {application.state} application cannot be transferred." if application.is_terminal else None
+
+
+def _quote_to_accept(application: Application, now: datetime) -> str | None:
+    quote = live_quote(application)
+    if application.state != State.QUOTED or quote is None:
+        return "There is no open quote to accept."
+    if quote.accepted_at is not None:
+        return "The quote has already been accepted."
+    if quote.valid_until < timezone.localdate(now, application.office.tz):
+        return f"The quote expired on {quote.valid_until:%Y-%m-%d}; revise it first."
+    return None
+
+
+def _quote_accepted(application: Application, now: datetime) -> str | None:
+    quote = live_quote(application)
+    if application.state != State.QUOTED or quote is None:
+        return "There is no open quote to accept."
+    if quote.accepted_at is None:
+        return "The admission is scheduled after the patient accepts the quote."
+    return None
+
+
+def _quoted(application: Application, now: datetime) -> str | None:
+    if application.state != State.QUOTED:
+        return "The consent form is signed once a quote is open, before admission."
+    return None
+
+
+def _has_active_consent(application: Application, now: datetime) -> str | None:
+    if not application.signatures.filter(withdrawn_at__isnull=True).exists():
+        return "There is no consent signature to withdraw."
+    return None
+
+
+@dataclass(frozen=True)
+class Action:
+    label: str
+    roles: frozenset[str]
+    check: Check = _always
+    patient: bool = False  # the patient may run it from the portal too
+
+
+# In the order the staff pages offer them.
+ACTIONS: dict[str, Action] = {
+    "reply": Action("Reply to the patient", ANY_STAFF),
+    "note": Action("Internal note", ANY_STAFF),
+    "record_inbound": Action("Record a message from the patient (phone or email)", ANY_STAFF, patient=True),
+    "assign": Action("Assign", OFFICE_STAFF),
+    "transfer": Action("Transfer to another office", OFFICE_STAFF, _not_terminal),
+    "update_details": Action("Correct the patient's details", OFFICE_STAFF),
+    "accept_quote": Action("Record the patient's acceptance of the quote", OFFICE_STAFF, _quote_to_accept, True),
+    "schedule_admission": Action("Schedule the admission", OFFICE_STAFF, _quote_accepted),
+    "record_paper_consent": Action("Record a paper consent", OFFICE_STAFF, _quoted),
+    "sign_consent": Action("Sign the consent form", frozenset(), _quoted, patient=True),
+    "withdraw_consent": Action("Record a consent withdrawal", OFFICE_STAFF, _has_active_consent, True),
+}
+ACTION_NAMES = tuple(ACTIONS)
+
+
+def _permitted(application: Application, actor: Actor, action: Action) -> bool:
+    if actor.kind == "patient":
+        return action.patient
+    return actor.kind == "user" and actor.role_in(application.office_id) in action.roles
+
+
+def check_action(application: Application, actor: Actor, name: str, *, now: datetime) -> None:
+    """Raise NotAllowed when the actor's role may not run `name` here, Conflict when the application does not allow
+    it now. Call it on the locked row."""
+    action = ACTIONS[name]
+    if not _permitted(application, actor, action):
+        raise NotAllowed(f"Your role in this office does not allow this: {action.label.lower()}.")
+    reason = action.check(application, now)
+    if reason is not None:
+        raise Conflict(reason)
+
+
+def available_actions(application: Application, actor: Actor, *, now: datetime | None = None) -> list[str]:
+    """The actions (names of `ACTIONS`) this actor may run on the application now."""
+    moment = now if now is not None else timezone.now()
+    return [
+        name
+        for name, action in ACTIONS.items()
+        if _permitted(application, actor, action) and action.check(application, moment) is None
+    ]
