@@ -99,13 +99,14 @@ def main() -> int:
     if connection.vendor != "postgresql":
         print("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr)
         return 2
+    from offices.roles import Role
     from tests.conftest import make_staff
     from workflow.services.sla import sla_sweep
 
     old = setup_databases(verbosity=0, interactive=False)
     try:
-        make_staff("bench-manager", {"europe": "manager"})
-        make_staff("bench-coordinator", {"europe": "coordinator"})
+        make_staff("bench-manager", {"europe": Role.MANAGER})
+        make_staff("bench-coordinator", {"europe": Role.COORDINATOR})
         results = {}
         print(f"{'applications':>12} {'due':>6} {'rows read':>10} {'sweep s':>9} {'ms per due':>11}")
         for total, due in CASES:
