@@ -30,6 +30,7 @@ CATALOGUE: dict[str, Kind] = {
         Kind("quote_revised", PATIENT),
         Kind("admission_confirmed", PATIENT),
         Kind("withdrawn", PATIENT),
+        Kind("portal_link", PATIENT),
         Kind("sla_warning", STAFF),
         Kind("sla_breach", STAFF),
     ]

@@ -31,13 +31,28 @@ def local_time(application: Application, moment: datetime | None, language: str)
         return f"{formats.date_format(moment.astimezone(office.tz), pattern)} ({office.timezone})"
 
 
+# Which portal page a patient email's link lands on (the default: the status page).
+LANDINGS = {"quote_sent": "quote", "quote_revised": "quote", "outbound_message": "messages"}
+
+
+def portal_context(application: Application, kind: str, now: datetime) -> dict[str, Any]:
+    """A fresh private link for one patient email (SPEC §7: every patient email carries its link)."""
+    from workflow.services.portal import portal_url_for  # the workflow services import this module
+
+    landing = LANDINGS.get(kind, "status")
+    return {"portal_url": portal_url_for(application, now=now, landing=landing), "portal_landing": landing}
+
+
 def application_received(application: Application, *, history: TransitionLog, now: datetime) -> None:
     """The patient's acknowledgement (a receipt, not a reply: the promise stays open) and the staff's alerts."""
     notify_patient(
         kind="intake_acknowledgement",
         application=application,
         history=history,
-        context={"reply_by": local_time(application, application.reply_due_at, application.preferred_language)},
+        context={
+            "reply_by": local_time(application, application.reply_due_at, application.preferred_language),
+            **portal_context(application, "intake_acknowledgement", now),
+        },
         now=now,
     )
     staff_context = {"reply_by": local_time(application, application.reply_due_at, "en")}
@@ -68,6 +83,6 @@ def patient_notice(
         kind=kind,
         application=application,
         history=history,
-        context=_patient_context(application, kind, message),
+        context={**_patient_context(application, kind, message), **portal_context(application, kind, now)},
         now=now,
     )

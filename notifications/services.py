@@ -35,7 +35,7 @@ def _render(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str
 
 
 def _base_context(application: Application | None) -> dict[str, Any]:
-    context: dict[str, Any] = {"site_url": settings.SITE_URL}
+    context: dict[str, Any] = {"site_url": settings.SITE_URL, "link_days": settings.PORTAL_LINK_DAYS}
     if application is not None:
         context.update(
             application=application,

@@ -329,6 +329,24 @@ class WithdrawConsentForm(ServiceForm):
         )
 
 
+class SendPortalLinkForm(ServiceForm):
+    """Email the patient a fresh private link to their portal."""
+
+    done = "A fresh portal link was emailed to the patient."
+
+    def call(self, actor: Actor) -> Any:
+        return services.portal_link_send(application=self.application, actor=actor)
+
+
+class RevokePortalLinksForm(ServiceForm):
+    """Revoke every live portal link, e.g. when an email went to a wrong address."""
+
+    done = "The patient's portal links were revoked."
+
+    def call(self, actor: Actor) -> Any:
+        return services.portal_links_revoke(application=self.application, actor=actor)
+
+
 # Action name (`workflow.services.rules.ACTIONS`) -> its form. The page shows the forms of
 # `available_actions` only; `update_details` is the admin's change form itself.
 OPERATION_FORMS: dict[str, type[ServiceForm]] = {
@@ -341,4 +359,6 @@ OPERATION_FORMS: dict[str, type[ServiceForm]] = {
     "schedule_admission": AdmissionForm,
     "record_paper_consent": PaperConsentForm,
     "withdraw_consent": WithdrawConsentForm,
+    "send_portal_link": SendPortalLinkForm,
+    "revoke_portal_links": RevokePortalLinksForm,
 }

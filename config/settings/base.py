@@ -18,6 +18,9 @@ SECRET_KEY = env("SECRET_KEY", default="local-development-only-not-secret")
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Patient portal links (SPEC §7): how long one works, and how often a patient may ask for a fresh one.
+PORTAL_LINK_DAYS = env.int("PORTAL_LINK_DAYS", default=30)
+PORTAL_LINK_REQUESTS_PER_HOUR = env.int("PORTAL_LINK_REQUESTS_PER_HOUR", default=5)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

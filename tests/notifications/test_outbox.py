@@ -355,9 +355,10 @@ GERMAN = {
     "review_approved": ("Ihre ärztliche Prüfung ist abgeschlossen", "empfehlen die Behandlung"),
     "declined": ("Zu Ihrem Antrag", "nach sorgfältiger Prüfung"),
     "quote_sent": ("Ihr Angebot zu Antrag", "hier ist das Angebot für Ihre Behandlung"),
-    "quote_revised": ("Ihr überarbeitetes Angebot", "Um es anzunehmen"),
+    "quote_revised": ("Ihr überarbeitetes Angebot", "in Ihrem privaten Portal lesen und annehmen"),
     "admission_confirmed": ("Ihre Aufnahme ist bestätigt", "Ihr Behandlungsplan"),
     "withdrawn": ("wurde zurückgezogen", "erneut einen Antrag stellen"),
+    "portal_link": ("Ihr privater Link", "Bitte leiten Sie ihn nicht weiter"),
     "sla_warning": ("Antwort bald fällig", "wartet auf eine Antwort"),
     "sla_breach": ("Antwortversprechen gebrochen", "Bitte sorgen Sie dafür"),
 }
@@ -411,6 +412,8 @@ def rendered(kind: str, language: str, hans: dict[str, Any]) -> tuple[str, str, 
         "obligation": obligation,
         "due_local": due,
         "assignee": "europe-coordinator",
+        "portal_url": "https://clinic.example/portal/open/token/?next=quote",
+        "portal_landing": "quote" if kind.startswith("quote") else "status",
     }
     return _render(kind, language, context)
 

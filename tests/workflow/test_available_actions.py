@@ -38,6 +38,8 @@ def test_a_coordinator_physician_manager_and_outsider_are_offered_what_their_rol
             "assign",
             "transfer",
             "update_details",
+            "send_portal_link",
+            "revoke_portal_links",
         ]
     )
     assert offered["physician"] == ["reply", "note", "record_inbound"]

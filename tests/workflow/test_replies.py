@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from notifications.models import Notification
@@ -132,7 +133,7 @@ STEPS: dict[str, Step] = {
         lambda a: services.application_assign(
             application=a,
             actor=staff(a, "manager"),
-            user_id=coordinator(a).user.pk if coordinator(a).user else None,
+            user_id=User.objects.get(username=f"{a.office.code}-coordinator-builder").pk,
             now=LATER,
         ),
     ),
@@ -173,6 +174,12 @@ STEPS: dict[str, Step] = {
             application=a, signer_name=a.full_name, ip_address="203.0.113.9", user_agent="pytest", now=LATER
         ),
     ),
+    "send_portal_link": Step(
+        "received", lambda a: services.portal_link_send(application=a, actor=coordinator(a), now=LATER)
+    ),
+    "revoke_portal_links": Step(
+        "received", lambda a: services.portal_links_revoke(application=a, actor=coordinator(a), now=LATER)
+    ),
     "withdraw_consent": Step(
         "quoted",
         lambda a: services.consent_withdraw(
@@ -187,29 +194,33 @@ def test_every_transition_and_action_is_covered_here() -> None:
     assert set(STEPS) == set(TRANSITION_NAMES) | set(ACTION_NAMES)
 
 
-def patient_emails(app: Application) -> int:
-    return Notification.objects.filter(application=app, audience="patient").count()
+ANSWERS = set(PATIENT_NOTICES.values())
+
+
+def patient_answers(app: Application) -> int:
+    """Patient emails that answer: not a receipt, a reminder or a fresh portal link."""
+    return Notification.objects.filter(application=app, audience="patient", kind__in=ANSWERS).count()
 
 
 @pytest.mark.parametrize("name", list(STEPS))
-def test_an_obligation_is_satisfied_if_and_only_if_the_step_emails_the_patient(name: str) -> None:
+def test_an_obligation_is_satisfied_if_and_only_if_the_step_emails_the_patient_an_answer(name: str) -> None:
     step = STEPS[name]
     app = prepared(step.state, accepted=step.accepted, signed=step.signed)
     # The patient is waiting: a question just before the step (intake already opened one in `received`).
     services.message_receive(application=app, actor=Actor.patient(), body="Any news?", now=START)
     obligation = ReplyObligation.objects.get(application=app, satisfied_at__isnull=True, closed_at__isnull=True)
-    emails_before = patient_emails(app)
+    emails_before = patient_answers(app)
 
     step.run(app)
 
     obligation.refresh_from_db()
-    emailed = patient_emails(app) > emails_before
+    emailed = patient_answers(app) > emails_before
     satisfied = obligation.satisfied_at is not None
     assert satisfied == emailed
     assert emailed == (name in PATIENT_NOTICES or (name == "reply" and "message_reply" in PATIENT_NOTICES))
     if satisfied:
         assert obligation.satisfied_at == LATER
-        written = Notification.objects.filter(application=app, audience="patient").latest("id")
+        written = Notification.objects.filter(application=app, kind__in=ANSWERS).latest("id")
         assert written.history is not None and written.history.at == LATER
         assert Application.objects.get(pk=app.pk).reply_due_at is None
 

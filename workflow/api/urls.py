@@ -41,6 +41,7 @@ urlpatterns: list[URLPattern] = [
     path(f"{APPLICATION}transfer/", views.TransferView.as_view(), name="application-transfer"),
     path(f"{APPLICATION}quote/accept/", views.QuoteAcceptView.as_view(), name="application-quote-accept"),
     path(f"{APPLICATION}admission/", views.AdmissionView.as_view(), name="application-admission"),
+    path(f"{APPLICATION}portal-link/", views.PortalLinkView.as_view(), name="application-portal-link"),
     path("reports/sla/", reports.SlaReportView.as_view(), name="report-sla"),
     path(
         f"{APPLICATION}consent-signatures/",

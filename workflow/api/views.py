@@ -468,6 +468,38 @@ class ConsentWithdrawView(StaffView):
         return Response(SignatureSerializer(signature).data)
 
 
+class PortalLinkResultSerializer(serializers.Serializer[Any]):
+    expires_at = serializers.DateTimeField(help_text="When the link just emailed stops working.")
+
+
+class PortalLinksRevokedSerializer(serializers.Serializer[Any]):
+    revoked = serializers.IntegerField(help_text="How many live links were revoked.")
+
+
+class PortalLinkView(StaffView):
+    """The patient's private portal links (SPEC §7): email a fresh one, or revoke them all."""
+
+    @extend_schema(
+        operation_id="applications_portal_link_send",
+        summary="Email the patient a fresh private portal link",
+        request=None,
+        responses={200: PortalLinkResultSerializer, **errors(401, 403, 404)},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        link = services.portal_link_send(application=self.lookup(reference), actor=self.actor)
+        return Response(PortalLinkResultSerializer(link).data)
+
+    @extend_schema(
+        operation_id="applications_portal_link_revoke",
+        summary="Revoke every live portal link of the application",
+        request=None,
+        responses={200: PortalLinksRevokedSerializer, **errors(401, 403, 404)},
+    )
+    def delete(self, request: Request, reference: str) -> Response:
+        count = services.portal_links_revoke(application=self.lookup(reference), actor=self.actor)
+        return Response(PortalLinksRevokedSerializer({"revoked": count}).data)
+
+
 def attachment(file: Any, *, filename: str, content_type: str) -> FileResponse:
     """A stored record for download only: never rendered inline, never sniffed, never cached."""
     response = FileResponse(file.open("rb"), as_attachment=True, filename=filename, content_type=content_type)

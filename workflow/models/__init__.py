@@ -4,6 +4,7 @@ from workflow.models.application import Application, Document, ReferenceSequence
 from workflow.models.consent import ConsentDocument, ConsentSignature
 from workflow.models.conversation import Message, ReplyObligation
 from workflow.models.history import TransitionLog
+from workflow.models.portal import PortalLink
 from workflow.models.quote import Quote, QuoteItem
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ConsentSignature",
     "Document",
     "Message",
+    "PortalLink",
     "Quote",
     "QuoteItem",
     "ReferenceSequence",

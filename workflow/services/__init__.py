@@ -19,6 +19,12 @@ from workflow.services.actions import (
 )
 from workflow.services.calendars import calendar_override_remove, calendar_override_set, office_update
 from workflow.services.intake import application_submit
+from workflow.services.portal import (
+    portal_link_request,
+    portal_link_resolve,
+    portal_link_send,
+    portal_links_revoke,
+)
 from workflow.services.replies import PATIENT_NOTICES
 from workflow.services.rules import ACTION_NAMES, ACTIONS, available_actions
 from workflow.services.transitions import (
@@ -66,5 +72,9 @@ __all__ = [
     "message_post",
     "message_receive",
     "office_update",
+    "portal_link_request",
+    "portal_link_resolve",
+    "portal_link_send",
+    "portal_links_revoke",
     "quote_accept",
 ]

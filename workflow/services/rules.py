@@ -88,6 +88,8 @@ ACTIONS: dict[str, Action] = {
     "record_paper_consent": Action("Record a paper consent", OFFICE_STAFF, _quoted),
     "sign_consent": Action("Sign the consent form", frozenset(), _quoted, patient=True),
     "withdraw_consent": Action("Record a consent withdrawal", OFFICE_STAFF, _has_active_consent, True),
+    "send_portal_link": Action("Email the patient a fresh portal link", OFFICE_STAFF),
+    "revoke_portal_links": Action("Revoke the patient's portal links", OFFICE_STAFF),
 }
 ACTION_NAMES = tuple(ACTIONS)
 
