@@ -51,6 +51,8 @@ class ConsentSignature(models.Model):
     user_agent = models.CharField(max_length=400, blank=True)
     method = models.CharField(max_length=8, choices=Method.choices)
     scan = models.FileField(upload_to=upload_to, blank=True, validators=[validate_upload])
+    # The PDF frozen at a portal e-signature: what was signed, by whom, when and from where (SPEC §5).
+    pdf = models.FileField(upload_to=upload_to, blank=True, editable=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
