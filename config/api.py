@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -11,7 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -19,6 +20,7 @@ from rest_framework.fields import get_error_detail
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -55,7 +57,8 @@ ErrorSerializer = inline_serializer(
         "fields": serializers.DictField(
             child=serializers.ListField(child=serializers.CharField()),
             required=False,
-            help_text="With `invalid`: the messages per input field (`non_field_errors` for the whole input).",
+            help_text="With `invalid`: the messages per input field (`non_field_errors` for the whole input). "
+            "A field inside a list or an object is named by its path, e.g. `items[1].amount`.",
         ),
         "unmet": serializers.ListField(
             child=serializers.CharField(), required=False, help_text="With `conditions_not_met`: what is missing."
@@ -93,6 +96,41 @@ def _first_code(codes: Any) -> str:
     return "error"
 
 
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """The two keys every error carries; the handlers below add `fields`, `unmet` or `retry_after`."""
+    return {"code": code, "message": message}
+
+
+def _field_paths(detail: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(path, message) for each message of a DRF error detail, however deeply nested.
+
+    A list serializer gives a list with one dict per item (`{}` for a valid one), a ListField a dict
+    keyed by index, a nested serializer a dict; their own errors come under `non_field_errors`.
+    """
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key == api_settings.NON_FIELD_ERRORS_KEY and path:
+                yield from _field_paths(value, path)
+            elif isinstance(key, int):
+                yield from _field_paths(value, f"{path}[{key}]")
+            else:
+                yield from _field_paths(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail):
+            nested = isinstance(item, dict | list)
+            yield from _field_paths(item, f"{path}[{index}]" if nested else path)
+    else:
+        yield path or api_settings.NON_FIELD_ERRORS_KEY, str(detail)
+
+
+def flat_fields(detail: Any) -> dict[str, list[str]]:
+    """A validation error as the schema declares `fields`: each field's path -> its messages."""
+    fields: dict[str, list[str]] = {}
+    for path, message in _field_paths(detail, ""):
+        fields.setdefault(path, []).append(message)
+    return fields
+
+
 def _invalid_message(fields: dict[str, Any]) -> str:
     named = [name for name in fields if name != "non_field_errors"]
     if named:
@@ -109,12 +147,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
     body: dict[str, Any]
     if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail
-        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
-        body = {"code": "invalid", "message": _invalid_message(fields), "fields": fields}
+        fields = flat_fields(exc.detail)
+        body = {**error_body("invalid", _invalid_message(fields)), "fields": fields}
     else:
-        code = _first_code(exc.get_codes())
-        body = {"code": code, "message": str(exc.detail)}
+        body = error_body(_first_code(exc.get_codes()), str(exc.detail))
         if isinstance(exc, ConditionsNotMet):
             body["unmet"] = exc.unmet
         wait = getattr(exc, "wait", None)
@@ -124,19 +160,61 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 instant that must carry its UTC offset: a bare local time is ambiguous."""
+# The instants and days the clinic deals in. Outside them a value is a typo, and the calendar
+# arithmetic behind deadlines and reports would run past what a datetime can hold (year 9999).
+EARLIEST_YEAR = 2000
+LATEST_YEAR = 2100
+PLAUSIBLE_RANGE = f"Between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
 
-    default_error_messages = {"naive": "Give a UTC offset or Z, e.g. 2026-11-23T04:30:00Z."}
+
+def _with_range(help_text: str | None) -> str:
+    return f"{help_text} {PLAUSIBLE_RANGE}" if help_text else PLAUSIBLE_RANGE
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 instant that must carry its UTC offset (a bare local time is ambiguous), in a
+    plausible range."""
+
+    default_error_messages = {
+        "naive": "Give a UTC offset or Z, e.g. 2026-11-23T04:30:00Z.",
+        "implausible": f"Give an instant between the years {EARLIEST_YEAR} and {LATEST_YEAR}.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["help_text"] = _with_range(kwargs.get("help_text"))
+        super().__init__(**kwargs)
 
     def to_internal_value(self, value: Any) -> datetime:
         if isinstance(value, str):
-            parsed = parse_datetime(value.strip())
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                # Well-formed but impossible (30 February, minute 99): the parent calls it invalid.
+                parsed = None
             if parsed is not None and timezone.is_naive(parsed):
                 self.fail("naive")
         elif isinstance(value, datetime) and timezone.is_naive(value):
             self.fail("naive")
-        return super().to_internal_value(value)
+        instant = super().to_internal_value(value)
+        if not EARLIEST_YEAR <= instant.year <= LATEST_YEAR:
+            self.fail("implausible")
+        return instant
+
+
+class PlausibleDateField(serializers.DateField):
+    """A calendar day in the same plausible range as the instants."""
+
+    default_error_messages = {"implausible": f"Give a day between the years {EARLIEST_YEAR} and {LATEST_YEAR}."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["help_text"] = _with_range(kwargs.get("help_text"))
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value: Any) -> date:
+        day = super().to_internal_value(value)
+        if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            self.fail("implausible")
+        return day
 
 
 class LoginThrottle(AnonRateThrottle):
@@ -144,7 +222,12 @@ class LoginThrottle(AnonRateThrottle):
 
 
 class ObtainTokenView(APIView):
-    """Exchange a staff username and password for an API token."""
+    """Exchange a staff username and password for an API token.
+
+    Every refusal is the same 400 `invalid`: a missing field is named in `fields`; a wrong
+    username or password and a deactivated account all give one `non_field_errors` message, so the
+    answer does not tell which accounts exist.
+    """
 
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
@@ -152,7 +235,17 @@ class ObtainTokenView(APIView):
 
     @extend_schema(
         request=AuthTokenSerializer,
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description="`invalid`: a missing or blank field is named in `fields`; wrong credentials or a "
+                "deactivated account give one message under `non_field_errors`.",
+            ),
+            429: OpenApiResponse(
+                ErrorSerializer, description="`throttled`: too many attempts; `retry_after` says how long to wait."
+            ),
+        },
         auth=[],
     )
     def post(self, request: Request) -> Response:

@@ -11,6 +11,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api import PlausibleDateField
 from offices.models import Membership, Office
 from workflow.api.views import StaffView, errors
 from workflow.reports import sla_report
@@ -21,14 +22,12 @@ MAX_DAYS = 366
 
 class SlaReportQuerySerializer(serializers.Serializer[Any]):
     office = serializers.SlugField(required=False, help_text="An office code; all offices you manage if omitted.")
-    to = serializers.DateField(required=False, help_text="Last day (office-local), inclusive; default today.")
+    to = PlausibleDateField(required=False, help_text="Last day (office-local), inclusive; default today.")
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         # `from` is a Python keyword, so the field is added under its public name here.
-        fields["from"] = serializers.DateField(
-            required=False, help_text="First day (office-local); default 30 days ago."
-        )
+        fields["from"] = PlausibleDateField(required=False, help_text="First day (office-local); default 30 days ago.")
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
