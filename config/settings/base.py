@@ -158,6 +158,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI would otherwise send the schema to an outside validator.
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
     "ENUM_NAME_OVERRIDES": {"TransitionNameEnum": "workflow.services.transitions.TRANSITION_NAMES"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # The 400, 404 and 415 that DRF answers on any operation of a kind (config/schema.py).
+        "config.schema.document_framework_errors",
+    ],
 }
 
 LOGGING = {
