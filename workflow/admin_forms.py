@@ -329,6 +329,47 @@ class WithdrawConsentForm(ServiceForm):
         )
 
 
+class ChangeProtocolForm(ServiceForm):
+    """The physician changes the protocol before admission; it starts as the one in force."""
+
+    done = "Protocol changed."
+    protocol = forms.JSONField(
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text='The whole protocol: [{"day": 1, "activities": ["…"]}, …], days numbered from 1.',
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["protocol"].initial = self.application.protocol
+
+    def call(self, actor: Actor) -> Any:
+        return services.application_change_protocol(
+            application=self.application, actor=actor, protocol=self.cleaned_data["protocol"]
+        )
+
+
+class CompleteTreatmentDayForm(ServiceForm):
+    done = "Treatment day marked done."
+    day = forms.TypedChoiceField(coerce=int, choices=())
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["day"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101 - declared above
+        # Offered: the days not done yet; whether one may be done today is the service's call.
+        field.choices = [
+            (entry.day, f"Day {entry.day} ({entry.date:%Y-%m-%d}): {', '.join(entry.activities)}")
+            for entry in self.application.treatment_days.filter(done_at__isnull=True).order_by("day")
+        ]
+
+    def call(self, actor: Actor) -> Any:
+        data = self.cleaned_data
+        return services.treatment_day_complete(
+            application=self.application, actor=actor, day=data["day"], notes=data["notes"]
+        )
+
+
 class SendPortalLinkForm(ServiceForm):
     """Email the patient a fresh private link to their portal."""
 
@@ -359,6 +400,8 @@ OPERATION_FORMS: dict[str, type[ServiceForm]] = {
     "schedule_admission": AdmissionForm,
     "record_paper_consent": PaperConsentForm,
     "withdraw_consent": WithdrawConsentForm,
+    "change_protocol": ChangeProtocolForm,
+    "complete_treatment_day": CompleteTreatmentDayForm,
     "send_portal_link": SendPortalLinkForm,
     "revoke_portal_links": RevokePortalLinksForm,
 }

@@ -174,6 +174,16 @@ STEPS: dict[str, Step] = {
             application=a, signer_name=a.full_name, ip_address="203.0.113.9", user_agent="pytest", now=LATER
         ),
     ),
+    "change_protocol": Step(
+        "quoted",
+        lambda a: services.application_change_protocol(
+            application=a, actor=staff(a, "physician"), protocol=[{"day": 1, "activities": ["rest"]}], now=LATER
+        ),
+    ),
+    "complete_treatment_day": Step(
+        "admitted",
+        lambda a: services.treatment_day_complete(application=a, actor=coordinator(a), day=1, notes="OK", now=LATER),
+    ),
     "send_portal_link": Step(
         "received", lambda a: services.portal_link_send(application=a, actor=coordinator(a), now=LATER)
     ),

@@ -145,6 +145,16 @@ class AdmissionInputSerializer(serializers.Serializer[Any]):
     admission_date = serializers.DateField()
 
 
+class ChangeProtocolInputSerializer(serializers.Serializer[Any]):
+    protocol = ProtocolDaySerializer(many=True, help_text="The whole new protocol: days numbered from 1, in order.")
+
+
+class TreatmentDayDoneInputSerializer(serializers.Serializer[Any]):
+    notes = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=5000, help_text="How the day went."
+    )
+
+
 class ConsentPaperInputSerializer(serializers.Serializer[Any]):
     signer_name = serializers.CharField(max_length=200)
     signed_at = AwareDateTimeField()

@@ -42,6 +42,12 @@ urlpatterns: list[URLPattern] = [
     path(f"{APPLICATION}quote/accept/", views.QuoteAcceptView.as_view(), name="application-quote-accept"),
     path(f"{APPLICATION}admission/", views.AdmissionView.as_view(), name="application-admission"),
     path(f"{APPLICATION}portal-link/", views.PortalLinkView.as_view(), name="application-portal-link"),
+    path(f"{APPLICATION}protocol/", views.ProtocolView.as_view(), name="application-protocol"),
+    path(
+        f"{APPLICATION}treatment-days/<int:day>/done/",
+        views.TreatmentDayDoneView.as_view(),
+        name="application-treatment-day-done",
+    ),
     path("reports/sla/", reports.SlaReportView.as_view(), name="report-sla"),
     path(
         f"{APPLICATION}consent-signatures/",

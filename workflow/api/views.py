@@ -36,6 +36,7 @@ from workflow.api.serializers import (
     ApplicationSummarySerializer,
     ApproveReviewInputSerializer,
     AssignInputSerializer,
+    ChangeProtocolInputSerializer,
     ConsentPaperInputSerializer,
     ConsentWithdrawInputSerializer,
     DeclineInputSerializer,
@@ -52,6 +53,7 @@ from workflow.api.serializers import (
     SignatureSerializer,
     TransferInputSerializer,
     TransferResultSerializer,
+    TreatmentDayDoneInputSerializer,
     WithdrawInputSerializer,
 )
 from workflow.models import Application
@@ -433,6 +435,38 @@ class AdmissionView(StaffView):
         application = self.lookup(reference)
         data = validated(AdmissionInputSerializer, request.data)
         services.admission_schedule(application=application, actor=self.actor, **data)
+        return self.detail(reference)
+
+
+class ProtocolView(StaffView):
+    @extend_schema(
+        operation_id="applications_protocol_change",
+        summary="Physician: change the recommended protocol before admission",
+        description="Medically reviewed or quoted applications only; `admit` dates the protocol in force then. "
+        "The history keeps the old and the new protocol.",
+        request=ChangeProtocolInputSerializer,
+        responses={200: ApplicationDetailSerializer, **errors(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        application = self.lookup(reference)
+        data = validated(ChangeProtocolInputSerializer, request.data)
+        services.application_change_protocol(application=application, actor=self.actor, protocol=data["protocol"])
+        return self.detail(reference)
+
+
+class TreatmentDayDoneView(StaffView):
+    @extend_schema(
+        operation_id="applications_treatment_day_done",
+        summary="Mark one day of the admitted patient's schedule done, with notes",
+        description="Admitted applications only, from the day's date on; a day is marked done once (409 after). "
+        "404 when the schedule has no such day.",
+        request=TreatmentDayDoneInputSerializer,
+        responses={200: ApplicationDetailSerializer, **errors(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, reference: str, day: int) -> Response:
+        application = self.lookup(reference)
+        data = validated(TreatmentDayDoneInputSerializer, request.data)
+        services.treatment_day_complete(application=application, actor=self.actor, day=day, notes=data["notes"])
         return self.detail(reference)
 
 

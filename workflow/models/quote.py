@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -29,6 +30,10 @@ class Quote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.total} {self.currency} until {self.valid_until}"
+
+    def expired(self, today: date) -> bool:
+        """Past its last valid day (`today` is the office's local date). Acceptance is refused then."""
+        return self.valid_until < today
 
     def compute_total(self) -> Decimal:
         return sum((item.amount for item in self.items.all()), Decimal("0"))

@@ -41,6 +41,7 @@ from workflow.services.transitions import (
     application_withdraw,
     available_transitions,
 )
+from workflow.services.treatment import application_change_protocol, treatment_day_complete
 
 __all__ = [
     "ACTIONS",
@@ -52,6 +53,7 @@ __all__ = [
     "application_admit",
     "application_approve_review",
     "application_assign",
+    "application_change_protocol",
     "application_complete",
     "application_decline",
     "application_discharge",
@@ -77,4 +79,5 @@ __all__ = [
     "portal_link_send",
     "portal_links_revoke",
     "quote_accept",
+    "treatment_day_complete",
 ]

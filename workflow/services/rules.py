@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from offices.roles import ANY_STAFF, OFFICE_STAFF
+from offices.roles import ANY_STAFF, OFFICE_STAFF, PHYSICIAN
 from workflow.actors import Actor
 from workflow.errors import Conflict, NotAllowed
 from workflow.models import Application, Quote, State
@@ -41,7 +41,7 @@ def _quote_to_accept(application: Application, now: datetime) -> str | None:
         return "There is no open quote to accept."
     if quote.accepted_at is not None:
         return "The quote has already been accepted."
-    if quote.valid_until < timezone.localdate(now, application.office.tz):
+    if quote.expired(timezone.localdate(now, application.office.tz)):
         return f"The quote expired on {quote.valid_until:%Y-%m-%d}; revise it first."
     return None
 
@@ -58,6 +58,22 @@ def _quote_accepted(application: Application, now: datetime) -> str | None:
 def _quoted(application: Application, now: datetime) -> str | None:
     if application.state != State.QUOTED:
         return "The consent form is signed once a quote is open, before admission."
+    return None
+
+
+def _before_admission(application: Application, now: datetime) -> str | None:
+    # After `admit` the protocol is the dated schedule; before the review there is none to change.
+    if application.state not in {State.MEDICALLY_REVIEWED, State.QUOTED}:
+        return "The protocol can be changed after the medical review and before admission."
+    return None
+
+
+def _day_to_complete(application: Application, now: datetime) -> str | None:
+    if application.state != State.ADMITTED:
+        return "Treatment days are marked done while the patient is admitted."
+    today = timezone.localdate(now, application.office.tz)
+    if not application.treatment_days.filter(done_at__isnull=True, date__lte=today).exists():
+        return "No day of the schedule is waiting to be marked done today."
     return None
 
 
@@ -88,6 +104,8 @@ ACTIONS: dict[str, Action] = {
     "record_paper_consent": Action("Record a paper consent", OFFICE_STAFF, _quoted),
     "sign_consent": Action("Sign the consent form", frozenset(), _quoted, patient=True),
     "withdraw_consent": Action("Record a consent withdrawal", OFFICE_STAFF, _has_active_consent, True),
+    "change_protocol": Action("Change the treatment protocol", frozenset({PHYSICIAN}), _before_admission),
+    "complete_treatment_day": Action("Mark a treatment day done", ANY_STAFF, _day_to_complete),
     "send_portal_link": Action("Email the patient a fresh portal link", OFFICE_STAFF),
     "revoke_portal_links": Action("Revoke the patient's portal links", OFFICE_STAFF),
 }

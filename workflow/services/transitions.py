@@ -25,6 +25,7 @@ from workflow.models.application import CONDITION_MESSAGES, TERMINAL_STATES
 from workflow.services.common import lock, now_or, record
 from workflow.services.obligations import close_obligations
 from workflow.services.replies import answer_patient, writes_to_patient
+from workflow.services.treatment import validate_protocol
 
 # The transitions of SPEC §3, in its order. A name outside this type is a mypy error at the call.
 TransitionName = Literal[
@@ -43,10 +44,8 @@ TRANSITION_NAMES: tuple[TransitionName, ...] = get_args(TransitionName)
 # ISO 4217 codes, from the CLDR data Babel ships (Babel also compiles our translations).
 ISO_4217 = frozenset(list_currencies())
 QUOTE_VALIDITY_DAYS = 30
-# How far ahead a quote may run, an admission be scheduled, and how long a protocol may be: beyond
-# these a value is a typo, not a plan.
+# How far ahead a quote may run or an admission be scheduled: beyond this a date is a typo, not a plan.
 HORIZON = timedelta(days=366)
-MAX_PROTOCOL_DAYS = 30
 _AMOUNT = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
 # The quote's total has the same column type as an item: a sum that does not fit is refused.
 _TOTAL_LIMIT = Decimal("9999999999.99")
@@ -137,7 +136,7 @@ def application_approve_review(
 ) -> Application:
     notes = _required(review_notes, "review_notes")
     if protocol is not None:
-        _validate_protocol(protocol)
+        protocol = validate_protocol(protocol)
     return _run(
         application,
         name="approve_review",
@@ -146,21 +145,6 @@ def application_approve_review(
         params={"review_notes": notes, "protocol": protocol},
         change=lambda app: app.approve_review(review_notes=notes, protocol=protocol, by=_user(actor)),
     )
-
-
-def _validate_protocol(protocol: list[dict[str, Any]]) -> None:
-    days = [entry.get("day") for entry in protocol if isinstance(entry, dict)]
-    if (
-        not protocol
-        or len(days) != len(protocol)
-        or days != list(range(1, len(protocol) + 1))
-        or not all(isinstance(entry.get("activities"), list) and entry["activities"] for entry in protocol)
-    ):
-        raise ValidationError(
-            {"protocol": ["A protocol is a list of days numbered from 1, each with a non-empty list of activities."]}
-        )
-    if len(protocol) > MAX_PROTOCOL_DAYS:
-        raise ValidationError({"protocol": [f"A protocol lasts at most {MAX_PROTOCOL_DAYS} days."]})
 
 
 def application_decline(
