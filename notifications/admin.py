@@ -11,9 +11,19 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from notifications import services
-from notifications.models import Notification
-from workflow.admin import ReadOnlyAdmin, actor_for
+from notifications.models import Notification, NotificationAttachment
+from workflow.admin import ReadOnlyAdmin, ReadOnlyInline, actor_for
 from workflow.errors import Conflict, NotAllowed
+
+
+class AttachmentInline(ReadOnlyInline[NotificationAttachment]):
+    model = NotificationAttachment
+    verbose_name_plural = "attachments"
+    # Name, type and size: the bytes stay out of the page (a signed consent is personal data).
+    fields = ["filename", "content_type", "size"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationAttachment]:
+        return super().get_queryset(request).defer("content")
 
 
 @admin.register(Notification)
@@ -34,6 +44,7 @@ class NotificationAdmin(ReadOnlyAdmin[Notification]):
     list_select_related = ["application"]
     ordering = ["-created_at", "-id"]
     actions = ["retry_failed"]
+    inlines = [AttachmentInline]
     fields = [
         "kind",
         "audience",

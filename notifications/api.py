@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from config.api import ErrorSerializer
 from notifications import selectors, services
 from notifications.models import Notification
+from workflow.api.serializers import NotificationAttachmentSerializer
 from workflow.api.views import StaffView
 
 ERROR_DESCRIPTIONS = {
@@ -36,6 +37,9 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
     application = serializers.CharField(
         source="application.reference", read_only=True, help_text="The application's reference."
     )
+    attachments = NotificationAttachmentSerializer(
+        many=True, source="attachments.all", read_only=True, help_text="Files sent with it."
+    )
 
     class Meta:
         model = Notification
@@ -51,6 +55,7 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
             "last_error",
             "created_at",
             "sent_at",
+            "attachments",
         ]
         read_only_fields = fields
 

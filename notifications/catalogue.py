@@ -28,6 +28,7 @@ CATALOGUE: dict[str, Kind] = {
         Kind("declined", PATIENT),
         Kind("quote_sent", PATIENT),
         Kind("quote_revised", PATIENT),
+        Kind("consent_signed", PATIENT),
         Kind("admission_confirmed", PATIENT),
         Kind("withdrawn", PATIENT),
         Kind("portal_link", PATIENT),

@@ -63,6 +63,9 @@ def send(notification: Notification) -> None:
     )
     if notification.body_html:
         message.attach_alternative(notification.body_html, "text/html")
+    # Read from the row on every attempt: a resend carries the same files under the same Message-ID.
+    for attachment in notification.attachments.all():
+        message.attach(attachment.filename, bytes(attachment.content), attachment.content_type)
     try:
         message.send()
     except smtplib.SMTPRecipientsRefused as exc:

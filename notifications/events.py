@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import formats, translation
 
+from notifications import calendar_files
 from notifications.models import Notification
-from notifications.services import notify_patient, notify_staff
+from notifications.services import Attachment, notify_patient, notify_staff
 from offices.roles import Role
 from offices.selectors import office_staff
 
 if TYPE_CHECKING:
-    from workflow.models import Application, Message, TransitionLog
+    from workflow.models import Application, ConsentSignature, Message, TransitionLog
 
 
 def local_time(application: Application, moment: datetime | None, language: str) -> str:
@@ -85,4 +86,32 @@ def patient_notice(
         history=history,
         context={**_patient_context(application, kind, message), **portal_context(application, kind, now)},
         now=now,
+        attachments=_patient_attachments(application, kind, now),
+    )
+
+
+def _patient_attachments(application: Application, kind: str, now: datetime) -> list[Attachment]:
+    if kind == "admission_confirmed":
+        return [calendar_files.treatment_schedule(application, now=now)]
+    return []
+
+
+def consent_signed(
+    application: Application, *, signature: ConsentSignature, pdf: Attachment, history: TransitionLog, now: datetime
+) -> Notification:
+    """The patient's copy of the consent they signed in the portal, its PDF attached.
+
+    A receipt, like the intake acknowledgement: it answers no question and leaves the promise open.
+    """
+    return notify_patient(
+        kind="consent_signed",
+        application=application,
+        history=history,
+        context={
+            "signature": signature,
+            "signed_at": local_time(application, signature.signed_at, application.preferred_language),
+            **portal_context(application, "consent_signed", now),
+        },
+        now=now,
+        attachments=[pdf],
     )

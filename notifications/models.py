@@ -4,6 +4,11 @@ from django.conf import settings
 from django.db import models
 
 
+def site_domain() -> str:
+    """The host of SITE_URL: the right-hand side of our Message-IDs and calendar UIDs."""
+    return settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "localhost"
+
+
 class Notification(models.Model):
     """One email to one recipient for one event: the transactional outbox (SPEC §6, §11).
 
@@ -72,5 +77,24 @@ class Notification(models.Model):
     @property
     def message_id(self) -> str:
         """Derived from the row, so a resend after a crash carries the same Message-ID."""
-        domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "localhost"
-        return f"<notification-{self.pk}@{domain}>"
+        return f"<notification-{self.pk}@{site_domain()}>"
+
+
+class NotificationAttachment(models.Model):
+    """A file sent with a notification (a signed consent's PDF, a calendar file).
+
+    The bytes live in the row, not in file storage, so that they commit with the notification in the
+    event's transaction, and a resend after a crash sends the same file.
+    """
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    content = models.BinaryField()
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["notification", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.content_type}, {self.size} bytes)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 
 from notifications import relay
 from notifications.catalogue import CATALOGUE, STAFF
-from notifications.models import Notification
+from notifications.models import Notification, NotificationAttachment
 from offices.roles import MANAGER
 from workflow.errors import Conflict, NotAllowed
 
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
     from workflow.actors import Actor
     from workflow.models import Application, TransitionLog
+
+# A file to send with an email: its name, MIME type and content.
+Attachment = tuple[str, str, bytes]
 
 
 def _render(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -57,30 +60,46 @@ def _create(
     context: dict[str, Any],
     not_before: datetime,
     now: datetime,
+    attachments: Sequence[Attachment] = (),
 ) -> Notification:
     recipient = f"user-{user.pk}" if user is not None else email.lower()
     subject, text, html = _render(kind, language, {**_base_context(application), **context})
     office = application.office if application is not None else None
-    notification, created = Notification.objects.get_or_create(
-        dedup_key=f"{kind}:{event_key}:{recipient}",
-        defaults={
-            "kind": kind,
-            "event_key": event_key,
-            "history": history,
-            "audience": CATALOGUE[kind].audience,
-            "application": application,
-            "recipient_user": user,
-            "recipient_email": email,
-            "language": language,
-            "subject": subject[:255],
-            "body_text": text,
-            "body_html": html,
-            "from_email": f"{office.name} clinic office <{office.email}>" if office else settings.DEFAULT_FROM_EMAIL,
-            "reply_to": office.email if office else "",
-            "not_before": not_before,
-            "created_at": now,
-        },
-    )
+    sender = f"{office.name} clinic office <{office.email}>" if office else settings.DEFAULT_FROM_EMAIL
+    # One transaction for the row and its files (the event's, or its own when the caller has none),
+    # so that no relay or worker ever sees a notification without its attachments.
+    with transaction.atomic():
+        notification, created = Notification.objects.get_or_create(
+            dedup_key=f"{kind}:{event_key}:{recipient}",
+            defaults={
+                "kind": kind,
+                "event_key": event_key,
+                "history": history,
+                "audience": CATALOGUE[kind].audience,
+                "application": application,
+                "recipient_user": user,
+                "recipient_email": email,
+                "language": language,
+                "subject": subject[:255],
+                "body_text": text,
+                "body_html": html,
+                "from_email": sender,
+                "reply_to": office.email if office else "",
+                "not_before": not_before,
+                "created_at": now,
+            },
+        )
+        if created:
+            NotificationAttachment.objects.bulk_create(
+                NotificationAttachment(
+                    notification=notification,
+                    filename=name,
+                    content_type=content_type,
+                    content=content,
+                    size=len(content),
+                )
+                for name, content_type, content in attachments
+            )
     if created:
         # robust: the event has committed; a failure to hand the row to Celery must not turn the
         # caller's success into an error (the relay sweep publishes it later).
@@ -104,8 +123,9 @@ def notify_patient(
     event_key: str | None = None,
     context: dict[str, Any] | None = None,
     now: datetime,
+    attachments: Sequence[Attachment] = (),
 ) -> Notification:
-    """A patient email: in the patient's language, sent at once."""
+    """A patient email: in the patient's language, sent at once, with `attachments` if any."""
     return _create(
         kind=kind,
         application=application,
@@ -117,6 +137,7 @@ def notify_patient(
         context=context or {},
         not_before=now,
         now=now,
+        attachments=attachments,
     )
 
 

@@ -42,6 +42,9 @@ class Office(models.Model):
     currency = models.CharField(max_length=3)
     reply_sla_days = models.PositiveSmallIntegerField(default=2)
     email = models.EmailField(help_text="Sender and reply-to address of the office's emails.")
+    address = models.TextField(
+        blank=True, help_text="Postal address, one line per line: the place of the treatment in calendar invitations."
+    )
 
     class Meta:
         ordering = ["code"]

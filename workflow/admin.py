@@ -153,7 +153,22 @@ class QuoteInline(ReadOnlyInline[Quote]):
 
 class SignatureInline(ReadOnlyInline[ConsentSignature]):
     model = ConsentSignature
-    fields = ["signed_at", "signer_name", "method", "document_version", "document_sha256", "withdrawn_at"]
+    fields = ["signed_at", "signer_name", "method", "document_version", "document_sha256", "withdrawn_at", "files"]
+
+    @admin.display(description="file")
+    def files(self, signature: ConsentSignature) -> str:
+        """The signed PDF or the paper scan, through the access-checked downloads (SPEC §11)."""
+        kwargs = {"reference": signature.application.reference, "signature_id": signature.pk}
+        links = []
+        if signature.pdf:
+            links.append(
+                format_html('<a href="{}">Signed PDF</a>', reverse("application-consent-pdf-download", kwargs=kwargs))
+            )
+        if signature.scan:
+            links.append(
+                format_html('<a href="{}">Scan</a>', reverse("application-consent-scan-download", kwargs=kwargs))
+            )
+        return format_html_join(" · ", "{}", ((link,) for link in links)) if links else "—"
 
 
 class DocumentInline(ReadOnlyInline[Document]):

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, Q, QuerySet
 
 from notifications.models import Notification
+from notifications.selectors import with_attachment_info
 from offices.models import Office
 from workflow.actors import Actor
 from workflow.models import Application, Message, Quote, State, TransitionLog
@@ -130,7 +131,7 @@ def application_history(*, application: Application) -> list[TransitionLog]:
 
 
 def application_notifications(*, application: Application) -> list[Notification]:
-    return list(Notification.objects.filter(application=application).order_by("created_at", "id"))
+    return list(with_attachment_info(Notification.objects.filter(application=application)).order_by("created_at", "id"))
 
 
 def application_messages(*, application: Application) -> list[Message]:

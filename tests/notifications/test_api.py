@@ -77,6 +77,7 @@ def test_staff_see_the_failed_notifications_of_their_offices_newest_first(delhi_
         "last_error": newer.last_error,
         "created_at": item["created_at"],
         "sent_at": None,
+        "attachments": [],
     }
     assert item["created_at"].startswith(newer.created_at.strftime("%Y-%m-%dT%H:%M"))
 

@@ -252,6 +252,9 @@ class QuoteSerializer(serializers.ModelSerializer[Quote]):
 
 class SignatureSerializer(serializers.ModelSerializer[ConsentSignature]):
     has_scan = serializers.SerializerMethodField()
+    has_pdf = serializers.SerializerMethodField(
+        help_text="A portal e-signature's PDF of what was signed: `GET …/consent-signatures/{id}/pdf/`."
+    )
 
     class Meta:
         model = ConsentSignature
@@ -263,12 +266,16 @@ class SignatureSerializer(serializers.ModelSerializer[ConsentSignature]):
             "signed_at",
             "method",
             "has_scan",
+            "has_pdf",
             "recorded_by",
             "withdrawn_at",
         ]
 
     def get_has_scan(self, signature: ConsentSignature) -> bool:
         return bool(signature.scan)
+
+    def get_has_pdf(self, signature: ConsentSignature) -> bool:
+        return bool(signature.pdf)
 
 
 class TreatmentDaySerializer(serializers.ModelSerializer[TreatmentDay]):
@@ -348,6 +355,12 @@ class HistoryActorSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(help_text="The staff member's username, or `patient` / `system`.")
 
 
+class NotificationAttachmentSerializer(serializers.Serializer[Any]):
+    filename = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField(help_text="In bytes.")
+
+
 class NotificationStatusSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     kind = serializers.CharField()
@@ -359,6 +372,7 @@ class NotificationStatusSerializer(serializers.Serializer[Any]):
     not_before = serializers.DateTimeField()
     created_at = serializers.DateTimeField()
     sent_at = serializers.DateTimeField(allow_null=True)
+    attachments = NotificationAttachmentSerializer(many=True, source="attachments.all", help_text="Files sent with it.")
 
 
 class HistoryEntrySerializer(serializers.Serializer[Any]):

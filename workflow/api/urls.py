@@ -36,6 +36,11 @@ urlpatterns: list[URLPattern] = [
         views.ConsentScanDownloadView.as_view(),
         name="application-consent-scan-download",
     ),
+    path(
+        f"{APPLICATION}consent-signatures/<int:signature_id>/pdf/",
+        views.ConsentPdfDownloadView.as_view(),
+        name="application-consent-pdf-download",
+    ),
     path(f"{APPLICATION}messages/", views.MessagesView.as_view(), name="application-messages"),
     path(f"{APPLICATION}assign/", views.AssignView.as_view(), name="application-assign"),
     path(f"{APPLICATION}transfer/", views.TransferView.as_view(), name="application-transfer"),

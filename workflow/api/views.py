@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 
 from config.api import ErrorSerializer
 from notifications.models import Notification
-from workflow import selectors, services
+from workflow import consent_pdf, selectors, services
 from workflow.actors import Actor
 from workflow.api.serializers import (
     AdmissionInputSerializer,
@@ -570,3 +570,15 @@ class ConsentScanDownloadView(StaffView):
             filename=f"consent-{reference}-{signature.pk}.{extension}",
             content_type=ALLOWED_EXTENSIONS.get(extension, "application/octet-stream"),
         )
+
+
+class ConsentPdfDownloadView(StaffView):
+    @extend_schema(
+        operation_id="applications_consent_pdf_download",
+        summary="Download the PDF of what the patient signed in the portal (as an attachment)",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **errors(401, 403, 404)},
+    )
+    def get(self, request: Request, reference: str, signature_id: int) -> FileResponse:
+        application = self.lookup(reference)
+        signature = get_object_or_404(application.signatures.exclude(pdf=""), pk=signature_id)
+        return attachment(signature.pdf, filename=consent_pdf.filename(signature), content_type="application/pdf")

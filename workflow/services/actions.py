@@ -6,11 +6,14 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from notifications import events
 from offices.models import Membership, Office
+from workflow import consent_pdf
 from workflow.actors import Actor
 from workflow.errors import Conflict
 from workflow.models import Application, ConsentDocument, ConsentSignature, Message, Quote
@@ -211,13 +214,25 @@ def _sign(
         **extra,
     )
     signature.save()
-    record(
+    history = record(
         app,
         action="sign_consent",
         actor=actor,
         at=now,
         params={"signature": signature.pk, "method": method, "version": document.version, "sha256": document.sha256},
     )
+    if not paper:
+        # Signed online: freeze what was signed as a PDF, keep it, and send the patient a copy (SPEC §5).
+        pdf = consent_pdf.render(signature)
+        signature.pdf.save(consent_pdf.filename(signature), ContentFile(pdf), save=False)
+        signature.save(update_fields=["pdf"])
+        events.consent_signed(
+            app,
+            signature=signature,
+            pdf=(consent_pdf.filename(signature), "application/pdf", pdf),
+            history=history,
+            now=now,
+        )
     return signature
 
 
