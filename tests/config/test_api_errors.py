@@ -347,3 +347,11 @@ def test_flat_fields_names_list_field_items_by_index_and_keeps_whole_input_error
         "items[1]": ["Invalid data."],
     }
     assert flat_fields(["Wrong."]) == {"non_field_errors": ["Wrong."]}
+
+
+@pytest.mark.parametrize("assigned", ["³", "٣", "me2", "-1"])
+def test_a_queue_filter_by_assignee_that_is_no_user_id_is_a_field_error(assigned, delhi_coordinator):
+    response = client_for(delhi_coordinator).get("/api/v1/applications/", {"assigned": assigned})
+
+    body = assert_json_error(response, 400, "invalid")
+    assert list(body["fields"]) == ["assigned"]

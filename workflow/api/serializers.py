@@ -67,8 +67,12 @@ class IntakeInputSerializer(serializers.Serializer[Any]):
 class QueueFilterSerializer(serializers.Serializer[Any]):
     office = serializers.SlugField(required=False, help_text="Office code.")
     state = serializers.ChoiceField(choices=State.choices, required=False)
-    assigned = serializers.CharField(
-        required=False, help_text=f"`{ASSIGNED_ME}`, `{ASSIGNED_NONE}` (unassigned) or a user id."
+    # ASCII digits only: str.isdigit() also takes "³", which int() then refuses.
+    assigned = serializers.RegexField(
+        rf"^({ASSIGNED_ME}|{ASSIGNED_NONE}|[0-9]+)$",
+        required=False,
+        help_text=f"`{ASSIGNED_ME}`, `{ASSIGNED_NONE}` (unassigned) or a user id.",
+        error_messages={"invalid": f"Give {ASSIGNED_ME}, {ASSIGNED_NONE} or a user id."},
     )
     sla = serializers.ChoiceField(choices=sla_rules.STATUSES, required=False)
     q = serializers.CharField(required=False, max_length=200, help_text="Text in the reference, name or email.")
