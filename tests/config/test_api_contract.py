@@ -204,6 +204,18 @@ def test_every_operation_answers_as_its_schema_says(
     case.call_and_validate(headers={"Authorization": f"Token {staff_token}"}, checks=CHECKS)
 
 
+# What anyone may call: token login, the intake (and the queue beside it), the offices.
+public = schema.include(path_regex=r"^/api/v1/(auth/token|applications|offices(/[^/]+/reply-due)?)/$")
+
+
+@public.parametrize()
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+def test_every_public_operation_answers_an_anonymous_caller_as_its_schema_says(
+    case: schemathesis.Case, staff_token: str, in_test_transaction: None
+) -> None:
+    case.call_and_validate(checks=CHECKS)
+
+
 def test_the_schema_documents_the_errors_drf_answers_on_any_operation_of_a_kind() -> None:
     operations = [
         operation
