@@ -14,6 +14,8 @@ Job = Callable[[datetime], Any]
 # (name, dotted path of a callable taking `now`); imported lazily so apps load in any order.
 JOBS: list[tuple[str, str]] = [
     ("sla_sweep", "workflow.services.sla.sla_sweep"),
+    # Before the relay, so that a reminder written now is published in the same run.
+    ("reminder_sweep", "workflow.services.reminders.reminder_sweep"),
     ("notifications_relay", "notifications.relay.sweep"),
 ]
 

@@ -6,7 +6,7 @@ event or not at all. Each row links the history row of the step that caused it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.utils import formats, translation
@@ -18,7 +18,7 @@ from offices.roles import Role
 from offices.selectors import office_staff
 
 if TYPE_CHECKING:
-    from workflow.models import Application, ConsentSignature, Message, TransitionLog
+    from workflow.models import Application, ConsentSignature, Message, Quote, TransitionLog
 
 
 def local_time(application: Application, moment: datetime | None, language: str) -> str:
@@ -33,7 +33,23 @@ def local_time(application: Application, moment: datetime | None, language: str)
 
 
 # Which portal page a patient email's link lands on (the default: the status page).
-LANDINGS = {"quote_sent": "quote", "quote_revised": "quote", "outbound_message": "messages"}
+LANDINGS = {
+    "quote_sent": "quote",
+    "quote_revised": "quote",
+    "quote_expiring": "quote",
+    "consent_form": "consent",
+    "consent_reminder": "consent",
+    "outbound_message": "messages",
+}
+
+
+def local_day(day: date | None, language: str) -> str:
+    """A calendar date in words, in the reader's language: "Thursday, 26 November 2026"."""
+    if day is None:
+        return ""
+    with translation.override(language):
+        pattern = "l, j. F Y" if translation.get_language() == "de" else "l, j F Y"
+        return formats.date_format(day, pattern)
 
 
 def portal_context(application: Application, kind: str, now: datetime) -> dict[str, Any]:
@@ -68,23 +84,70 @@ def application_received(application: Application, *, history: TransitionLog, no
         )
 
 
+def quote_expiring(application: Application, *, quote: Quote | None, event_key: str, now: datetime) -> Notification:
+    """The reminder that the quote runs out in 3 days, from its swept row (`workflow.services.reminders`).
+
+    A reminder, not an answer: it satisfies no reply obligation.
+    """
+    return notify_patient(
+        kind="quote_expiring",
+        application=application,
+        event_key=event_key,
+        context={
+            "quote": quote,
+            "valid_until_day": local_day(quote.valid_until if quote else None, application.preferred_language),
+            **portal_context(application, "quote_expiring", now),
+        },
+        now=now,
+    )
+
+
+def consent_reminder(application: Application, *, event_key: str, now: datetime) -> Notification:
+    """The reminder 3 days before admission that the consent form is still unsigned; answers nothing."""
+    return notify_patient(
+        kind="consent_reminder",
+        application=application,
+        event_key=event_key,
+        context={
+            "admission_day": local_day(application.admission_date, application.preferred_language),
+            **portal_context(application, "consent_reminder", now),
+        },
+        now=now,
+    )
+
+
 def _patient_context(application: Application, kind: str, message: Message | None) -> dict[str, Any]:
     if kind == "outbound_message":
         return {"message": message}
     if kind == "admission_confirmed":
         return {"days": list(application.treatment_days.order_by("day"))}
+    if kind == "consent_form":
+        return {"admission_day": local_day(application.admission_date, application.preferred_language)}
     return {"quote": application.quotes.filter(superseded_at__isnull=True).prefetch_related("items").first()}
 
 
 def patient_notice(
-    application: Application, *, kind: str, history: TransitionLog, now: datetime, message: Message | None = None
+    application: Application,
+    *,
+    kind: str,
+    history: TransitionLog,
+    now: datetime,
+    message: Message | None = None,
+    context: dict[str, Any] | None = None,
 ) -> Notification:
-    """The email a workflow step writes to the patient (`workflow.services.replies` says which step writes which)."""
+    """The email a workflow step writes to the patient (`workflow.services.replies` says which step writes which).
+
+    `context` adds what only the step knows (the consent document it sends).
+    """
     return notify_patient(
         kind=kind,
         application=application,
         history=history,
-        context={**_patient_context(application, kind, message), **portal_context(application, kind, now)},
+        context={
+            **_patient_context(application, kind, message),
+            **(context or {}),
+            **portal_context(application, kind, now),
+        },
         now=now,
         attachments=_patient_attachments(application, kind, now),
     )

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from notifications.models import Notification
 from notifications.selectors import with_attachment_info
@@ -118,6 +119,28 @@ def application_get(*, actor: Actor, reference: str) -> Application:
         )
         .get(reference=reference)
     )
+
+
+# Where the patient stands with the live quote (`quote_status`).
+QuoteStatus = Literal["live", "accepted", "expired", "closed"]
+
+
+def quote_status(application: Application, *, now: datetime) -> QuoteStatus | None:
+    """For the pages that show the quote: `live` (it can be accepted now), `accepted`, `expired` (past its
+    last valid day in the office's calendar, not accepted: it cannot be accepted any more, a revised one
+    can be asked for), `closed` (the application left the quote stage without accepting it), or None
+    when there is no quote. `accept_quote` is offered and allowed exactly when this says `live`.
+    """
+    quote = application.quotes.filter(superseded_at__isnull=True).first()
+    if quote is None:
+        return None
+    if quote.accepted_at is not None:
+        return "accepted"
+    if application.state != State.QUOTED:
+        return "closed"
+    if quote.expired(timezone.localdate(now, application.office.tz)):
+        return "expired"
+    return "live"
 
 
 def application_lookup(*, actor: Actor, reference: str) -> Application:

@@ -25,6 +25,7 @@ from tests.workflow.conftest import advance, office_staff, submit
 from workflow import services
 from workflow.actors import Actor
 from workflow.models import Application, TransitionLog
+from workflow.services.actions import current_consent_document
 from workflow.services.sla import sla_sweep
 
 pytestmark = pytest.mark.django_db
@@ -356,6 +357,9 @@ GERMAN = {
     "declined": ("Zu Ihrem Antrag", "nach sorgfältiger Prüfung"),
     "quote_sent": ("Ihr Angebot zu Antrag", "hier ist das Angebot für Ihre Behandlung"),
     "quote_revised": ("Ihr überarbeitetes Angebot", "in Ihrem privaten Portal lesen und annehmen"),
+    "quote_expiring": ("läuft bald ab", "nehmen Sie es bitte bis dahin in Ihrem privaten Portal an"),
+    "consent_form": ("Ihre Einwilligungserklärung vor der Aufnahme", "Den vollständigen Text finden Sie"),
+    "consent_reminder": ("Erinnerung: Bitte unterschreiben Sie", "liegt uns noch nicht vor"),
     "admission_confirmed": ("Ihre Aufnahme ist bestätigt", "Ihr Behandlungsplan"),
     "withdrawn": ("wurde zurückgezogen", "erneut einen Antrag stellen"),
     "portal_link": ("Ihr privater Link", "Bitte leiten Sie ihn nicht weiter"),
@@ -409,6 +413,9 @@ def rendered(kind: str, language: str, hans: dict[str, Any]) -> tuple[str, str, 
         "message": hans["message"],
         "quote": application.quotes.get(superseded_at__isnull=True),
         "days": list(application.treatment_days.order_by("day")),
+        "document": current_consent_document(application.preferred_language),
+        "admission_day": events.local_day(application.admission_date, language),
+        "valid_until_day": events.local_day(application.quotes.get(superseded_at__isnull=True).valid_until, language),
         "obligation": obligation,
         "due_local": due,
         "assignee": "europe-coordinator",

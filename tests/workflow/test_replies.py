@@ -208,7 +208,7 @@ ANSWERS = set(PATIENT_NOTICES.values())
 
 
 def patient_answers(app: Application) -> int:
-    """Patient emails that answer: not a receipt, a reminder or a fresh portal link."""
+    """Patient emails that answer: not a receipt, a reminder or a fresh portal link (the consent form answers)."""
     return Notification.objects.filter(application=app, audience="patient", kind__in=ANSWERS).count()
 
 
@@ -238,7 +238,7 @@ def test_an_obligation_is_satisfied_if_and_only_if_the_step_emails_the_patient_a
 def test_the_registry_names_a_patient_notification_kind_for_each_step() -> None:
     from notifications.catalogue import CATALOGUE, PATIENT
 
-    assert set(PATIENT_NOTICES) <= set(TRANSITION_NAMES) | {"message_reply"}
+    assert set(PATIENT_NOTICES) <= set(TRANSITION_NAMES) | set(ACTION_NAMES) | {"message_reply"}
     assert all(CATALOGUE[kind].audience == PATIENT for kind in PATIENT_NOTICES.values())
 
 

@@ -6,6 +6,7 @@ from workflow.models.conversation import Message, ReplyObligation
 from workflow.models.history import TransitionLog
 from workflow.models.portal import PortalLink
 from workflow.models.quote import Quote, QuoteItem
+from workflow.models.reminder import Reminder
 
 __all__ = [
     "Application",
@@ -17,6 +18,7 @@ __all__ = [
     "Quote",
     "QuoteItem",
     "ReferenceSequence",
+    "Reminder",
     "ReplyObligation",
     "State",
     "TransitionLog",

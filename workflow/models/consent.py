@@ -8,6 +8,9 @@ from django.db import models
 
 from workflow.uploads import upload_to, validate_upload
 
+# How much of the consent text the consent-form email quotes before pointing to the portal.
+OPENING_CHARS = 600
+
 
 def sha256_of(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -33,6 +36,16 @@ class ConsentDocument(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.sha256 = sha256_of(self.text)
         super().save(*args, **kwargs)
+
+    @property
+    def opening(self) -> str:
+        """The first lines of the text, about `OPENING_CHARS` long, for an email that links to the whole."""
+        lines: list[str] = []
+        for line in self.text.strip().splitlines():
+            if sum(len(kept) + 1 for kept in lines) + len(line) > OPENING_CHARS and lines:
+                return "\n".join([*lines, "…"])
+            lines.append(line)
+        return "\n".join(lines)
 
 
 class ConsentSignature(models.Model):

@@ -16,11 +16,12 @@ from offices.models import Membership, Office
 from workflow import consent_pdf
 from workflow.actors import Actor
 from workflow.errors import Conflict
-from workflow.models import Application, ConsentDocument, ConsentSignature, Message, Quote
+from workflow.models import Application, ConsentDocument, ConsentSignature, Message, Quote, Reminder
 from workflow.selectors import assignable_staff
 from workflow.services.common import lock, now_or, record
 from workflow.services.obligations import open_obligation
 from workflow.services.patient import PATIENT_FIELDS, name_errors, patient_details_errors
+from workflow.services.reminders import cancel_reminders, plan_consent_reminder
 from workflow.services.replies import answer_patient
 from workflow.services.rules import check_action, live_quote
 from workflow.services.transitions import HORIZON
@@ -146,6 +147,7 @@ def quote_accept(*, application: Application | int, actor: Actor, now: datetime 
         assert quote is not None  # noqa: S101 - the action's check requires a live quote
         quote.accepted_at = now
         quote.save(update_fields=["accepted_at"])
+        cancel_reminders(app, at=now, reason="quote accepted", kind=Reminder.Kind.QUOTE_EXPIRING)
         record(app, action="accept_quote", actor=actor, at=now, params={"quote": quote.pk, "total": str(quote.total)})
     return quote
 
@@ -153,6 +155,8 @@ def quote_accept(*, application: Application | int, actor: Actor, now: datetime 
 def admission_schedule(
     *, application: Application | int, actor: Actor, admission_date: date, now: datetime | None = None
 ) -> Application:
+    """Staff set (or move) the admission date. The patient is sent the consent form to read and sign, which
+    answers the reply promise, and the consent reminder is planned 3 days before the date (SPEC §5)."""
     now = now_or(now)
     with transaction.atomic():
         app = lock(application, actor)
@@ -165,7 +169,8 @@ def admission_schedule(
         previous = app.admission_date
         app.admission_date = admission_date
         app.save(update_fields=["admission_date", "updated_at"])
-        record(
+        document = current_consent_document(app.preferred_language)
+        history = record(
             app,
             action="schedule_admission",
             actor=actor,
@@ -175,6 +180,8 @@ def admission_schedule(
                 "previous": previous.isoformat() if previous else None,
             },
         )
+        answer_patient(app, step="schedule_admission", history=history, now=now, context={"document": document})
+        plan_consent_reminder(app, now=now)
     return app
 
 

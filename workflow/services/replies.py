@@ -9,7 +9,7 @@ The intake acknowledgement is a receipt, not an answer: it leaves the promise op
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from notifications import events
 from workflow.services.obligations import satisfy_obligation
@@ -18,12 +18,14 @@ if TYPE_CHECKING:
     from notifications.models import Notification
     from workflow.models import Application, Message, TransitionLog
 
-# Step (a transition's name, or `message_reply`) -> the patient notification kind it writes.
+# Step (a transition's or an action's name, or `message_reply`) -> the patient notification kind it writes.
 PATIENT_NOTICES: dict[str, str] = {
     "approve_review": "review_approved",
     "decline": "declined",
     "send_quote": "quote_sent",
     "revise_quote": "quote_revised",
+    # Scheduling the admission sends the consent form to read and sign (SPEC §5).
+    "schedule_admission": "consent_form",
     "admit": "admission_confirmed",
     "withdraw": "withdrawn",
     "message_reply": "outbound_message",
@@ -41,10 +43,14 @@ def answer_patient(
     history: TransitionLog,
     now: datetime,
     message: Message | None = None,
+    context: dict[str, Any] | None = None,
 ) -> Notification:
-    """Write the step's email to the patient and, with it, satisfy the open reply obligation."""
+    """Write the step's email to the patient and, with it, satisfy the open reply obligation.
+
+    `context` adds to the email what only the step knows (the consent document it sends).
+    """
     notification = events.patient_notice(
-        application, kind=PATIENT_NOTICES[step], history=history, now=now, message=message
+        application, kind=PATIENT_NOTICES[step], history=history, now=now, message=message, context=context
     )
     satisfy_obligation(application, at=now, message=message, action=step)
     return notification

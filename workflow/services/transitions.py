@@ -20,10 +20,11 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from workflow.actors import Actor
 from workflow.errors import ConditionsNotMet, Conflict, NotAllowed
-from workflow.models import Application, Quote, QuoteItem, TreatmentDay
+from workflow.models import Application, Quote, QuoteItem, Reminder, State, TreatmentDay
 from workflow.models.application import CONDITION_MESSAGES, TERMINAL_STATES
 from workflow.services.common import lock, now_or, record
 from workflow.services.obligations import close_obligations
+from workflow.services.reminders import cancel_reminders, plan_quote_expiry
 from workflow.services.replies import answer_patient, writes_to_patient
 from workflow.services.treatment import validate_protocol
 
@@ -101,6 +102,9 @@ def _run(
                 answer_patient(locked, step=name, history=log, now=now)
             if locked.state in TERMINAL_STATES:
                 close_obligations(locked, at=now)
+            if from_state == State.QUOTED and locked.state != State.QUOTED:
+                # Admitted or withdrawn: no quote or consent reminder applies any more.
+                cancel_reminders(locked, at=now, reason=name)
     except (TransitionNotAllowed, ConcurrentTransition) as exc:
         raise Conflict("The application was changed by someone else; reload and try again.") from exc
     return locked
@@ -248,9 +252,11 @@ def _run_quote(
             app.revise_quote()
 
     def after(app: Application, at: datetime) -> None:
-        # Revising supersedes the live quote before the new one becomes live.
+        # Revising supersedes the live quote, and its expiry reminder, before the new one becomes live.
         app.quotes.filter(superseded_at__isnull=True).update(superseded_at=at)
-        _create_quote(app, lines=lines, currency=code, valid_until=until, notes=notes, actor=actor, now=at)
+        cancel_reminders(app, at=at, reason="quote superseded", kind=Reminder.Kind.QUOTE_EXPIRING)
+        quote = _create_quote(app, lines=lines, currency=code, valid_until=until, notes=notes, actor=actor, now=at)
+        plan_quote_expiry(app, quote, now=at)
 
     params = {
         "items": [{"description": d, "amount": str(a)} for d, a in lines],
