@@ -20,6 +20,7 @@ from django.shortcuts import redirect
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 
+from portal.csrf import NO_REFERRER_VIEW
 from workflow.api.views import IntakeThrottle
 from workflow.models import Application
 from workflow.selectors_portal import portal_application, portal_session_valid
@@ -46,6 +47,8 @@ def patient_headers(view: View) -> View:
         response["Referrer-Policy"] = "no-referrer"
         return response
 
+    # Lets the page's own forms pass the CSRF origin check under that policy (portal/csrf.py).
+    setattr(wrapper, NO_REFERRER_VIEW, True)
     return wrapper
 
 

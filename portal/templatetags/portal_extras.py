@@ -31,6 +31,12 @@ def office_clock(moment: datetime | None, office: Office) -> str:
 
 
 @register.filter
+def office_date(moment: datetime | None, office: Office) -> str:
+    """The day of an instant in the office's zone: 24 November 2026."""
+    return timefmt.long_date(moment.astimezone(office.tz).date(), _language()) if moment else ""
+
+
+@register.filter
 def long_date(value: date | None) -> str:
     return timefmt.long_date(value, _language()) if value else ""
 
