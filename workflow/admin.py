@@ -36,6 +36,7 @@ from workflow.models import (
     Message,
     Quote,
     QuoteItem,
+    Reminder,
     ReplyObligation,
     TransitionLog,
 )
@@ -197,6 +198,12 @@ class ObligationInline(ReadOnlyInline[ReplyObligation]):
     fields = ["opened_at", "due_at", "warned_at", "breached_at", "satisfied_at", "satisfied_by_action", "closed_at"]
 
 
+class ReminderInline(ReadOnlyInline[Reminder]):
+    model = Reminder
+    verbose_name_plural = "patient reminders (quote expiring, consent unsigned)"
+    fields = ["kind", "due_at", "quote", "admission_date", "sent_at", "cancelled_at", "cancel_reason"]
+
+
 def _label(name: str) -> str:
     return name.replace("_", " ")
 
@@ -254,6 +261,7 @@ class ApplicationAdmin(OfficeScopedAdmin[Application]):
         MessageInline,
         ObligationInline,
         NotificationInline,
+        ReminderInline,
         QuoteInline,
         SignatureInline,
         DocumentInline,

@@ -10,11 +10,14 @@ import re
 import threading
 import time
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection, connections, transaction
+from django.urls import reverse
 
 from notifications.models import Notification
 from tests.workflow.conftest import advance, office_staff, submit
@@ -359,6 +362,20 @@ def test_admitting_cancels_a_reminder_the_sweep_has_not_reached(capsys: pytest.C
 
     assert Reminder.objects.get(application=app, kind="consent_reminder").cancel_reason == "admit"
     assert "reminder_sweep: {'sent': 0, 'cancelled': 0}" in out
+
+
+@pytest.mark.django_db
+def test_staff_see_an_applications_reminders_on_its_admin_page(client: Any, delhi_coordinator: User) -> None:
+    app = scheduled()
+    client.force_login(delhi_coordinator)
+
+    page = client.get(reverse("admin:workflow_application_change", args=[app.pk]))
+
+    content = page.content.decode()
+    assert page.status_code == 200
+    assert "Patient reminders (quote expiring, consent unsigned)" in content
+    assert "quote accepted" in content  # the expiry reminder, cancelled by the acceptance
+    assert "Consent form still unsigned" in content  # the consent reminder, pending
 
 
 # ---- quote status for the patient's pages ----
