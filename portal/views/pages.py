@@ -66,6 +66,7 @@ REVISED_QUOTE_REQUEST = _("Please send me a revised quote. My quote of %(date)s 
 CONSENT_CHANGED = _("The consent form has changed since you opened this page. Please read this version and sign again.")
 NOT_WITHDRAWN = _("Your application could not be withdrawn. Please reload the page and try again.")
 WITHDRAWN = _("You have withdrawn your application. We have sent you an email to confirm it.")
+SIGNED = _("Thank you: you have signed the consent form. We are emailing you a PDF of what you signed.")
 SENT_REPLY_BY = _("Your message has been sent. We will reply by %(when)s.")
 
 
@@ -284,7 +285,7 @@ def consent(request: HttpRequest, application: Application) -> HttpResponseBase:
             except WorkflowError:
                 form.add_error(None, gettext("The consent form cannot be signed now."))
             else:
-                flash.success(request, gettext("Thank you: you have signed the consent form."))
+                flash.success(request, str(SIGNED))
                 return redirect("portal:consent")
     return _page(
         request,
