@@ -50,8 +50,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # Django's, with one allowance for the patient pages' no-referrer forms (portal/csrf.py).
-    "portal.csrf.CsrfViewMiddleware",
+    # Before Django's CSRF check: the patient pages' no-referrer forms post `Origin: null` (portal/csrf.py).
+    "portal.csrf.NoReferrerOriginMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

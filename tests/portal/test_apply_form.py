@@ -234,3 +234,21 @@ def test_the_receipt_page_without_a_submission_goes_back_to_the_form() -> None:
     response = Client().get("/apply/received/")
 
     assert (response.status_code, response["Location"]) == (302, "/apply/")
+
+
+def test_more_files_than_a_request_may_carry_is_a_400_not_a_500_and_writes_nothing() -> None:
+    files = [SimpleUploadedFile(f"record-{i}.pdf", TINY_PDF, content_type="application/pdf") for i in range(51)]
+
+    response = post(documents=files)
+
+    assert response.status_code == 400
+    assert Application.objects.count() == 0
+
+
+def test_eleven_records_are_a_field_error_beside_the_upload() -> None:
+    files = [SimpleUploadedFile(f"record-{i}.pdf", TINY_PDF, content_type="application/pdf") for i in range(11)]
+
+    page = post(documents=files).content.decode()
+
+    assert '<a href="#id_documents">At most 10 files.</a>' in page
+    assert Application.objects.count() == 0

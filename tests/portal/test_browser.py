@@ -296,3 +296,27 @@ def test_every_page_is_accessible_fits_a_phone_and_is_photographed(tab: Tab, rec
     page.locator("form button.button").click()
     expect(page.locator(".panel")).to_be_visible()
     check(page, "apply-received", language)
+
+
+def test_the_admin_and_the_api_docs_work_under_the_policy_without_a_violation(tab: Tab) -> None:
+    """The Content-Security-Policy covers the whole site; the staff's pages must not trip over it."""
+    app = quoted()
+    coordinator = office_staff(app.office)["coordinator"]
+    assert coordinator.user is not None
+    coordinator.user.set_password("pw-portal-test")
+    coordinator.user.save()
+    page = tab.page
+    page.set_viewport_size(DESKTOP)
+
+    page.goto("/admin/login/?next=/admin/workflow/application/")
+    page.fill("#id_username", coordinator.user.username)
+    page.fill("#id_password", "pw-portal-test")
+    page.click("#login-form input[type=submit]")
+    page.click(f"#result_list a:text-is('{app.reference}')")
+    expect(page.locator("h2", has_text="Quotes").first).to_be_visible()
+    page.click(".object-tools a:text-is('Run a transition')")
+    expect(page.locator("h1")).to_have_text(f"Run a transition: {app.reference}")
+    page.goto("/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Clinic application workflow API")
+    page.locator(".opblock-summary-path", has_text="/api/v1/offices/").first.click()
+    expect(page.locator(".opblock-body").first).to_be_visible()
