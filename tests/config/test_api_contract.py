@@ -38,6 +38,7 @@ from offices.models import Membership
 from tests.conftest import make_staff
 from tests.workflow.conftest import TINY_PDF, advance, office_staff, submit
 from workflow import services
+from workflow.models import ConsentSignature, Document, TreatmentDay
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 
@@ -93,8 +94,18 @@ CONFIG = schemathesis.Config.from_dict(
 # Loaded once at collection: generating the schema needs no database.
 schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler(), config=CONFIG)
 
-# Path parameter -> real values (see `staff_token`).
+# Path parameter -> real values (see `staff_token`), and for an id that belongs to one
+# application, id -> that application's reference.
 REAL: dict[str, list[Any]] = {}
+OWNER: dict[str, dict[Any, str]] = {}
+
+
+def with_owner(path_parameters: dict[str, Any]) -> dict[str, Any]:
+    """A real document or signature id goes with the reference of its own application."""
+    for name, owners in OWNER.items():
+        if "reference" in path_parameters and path_parameters.get(name) in owners:
+            path_parameters["reference"] = owners[path_parameters[name]]
+    return path_parameters
 
 
 def with_real_records(case: schemathesis.Case) -> None:
@@ -103,11 +114,14 @@ def with_real_records(case: schemathesis.Case) -> None:
     phase = case.meta.phase if case.meta is not None else None
     if phase is None or phase.name != TestPhase.COVERAGE or phase.data.parameter_location == ParameterLocation.PATH:
         return
+    if not case.path_parameters:
+        return
     pick = zlib.crc32(repr((case.body, case.query)).encode())
-    for name in case.path_parameters or {}:
+    for name in case.path_parameters:
         values = REAL.get(name)
         if values:
             case.path_parameters[name] = values[pick % len(values)]
+    with_owner(case.path_parameters)
 
 
 @schema.hook
@@ -120,7 +134,9 @@ def flatmap_path_parameters(context: schemathesis.HookContext, path_parameters: 
         return st.just(path_parameters)
     real = st.fixed_dictionaries({name: st.sampled_from(values) for name, values in present.items()})
     return st.integers(min_value=0, max_value=3).flatmap(
-        lambda draw: real.map(lambda values: {**path_parameters, **values}) if draw else st.just(path_parameters)
+        lambda draw: (
+            real.map(lambda values: with_owner({**path_parameters, **values})) if draw else st.just(path_parameters)
+        )
     )
 
 
@@ -128,13 +144,14 @@ def pdf(name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, TINY_PDF, content_type="application/pdf")
 
 
-def build_records() -> dict[str, list[Any]]:
-    """Applications on each step of the path, in both offices, with a record and a paper consent."""
+def build_records() -> None:
+    """Applications on each step of the path, in both offices, with a record, a paper consent and
+    signed ones, a schedule of treatment days and emails."""
     received = submit(documents=[pdf("labs.pdf")])
     quoted = advance(submit(), "quoted")
     coordinator = office_staff(quoted.office)["coordinator"]
     services.quote_accept(application=quoted, actor=coordinator)
-    signature = services.consent_record_paper(
+    services.consent_record_paper(
         application=quoted,
         actor=coordinator,
         signer_name="Priya Sharma",
@@ -151,13 +168,20 @@ def build_records() -> dict[str, list[Any]]:
         submit(country="DE"),
         advance(submit(country="DE"), "medically_reviewed"),
     ]
-    return {
-        "reference": [application.reference for application in applications],
-        "document_id": list(received.documents.values_list("pk", flat=True)),
-        "signature_id": [signature.pk],
-        "id": list(Notification.objects.values_list("pk", flat=True)),
-        "code": ["delhi", "europe"],
-    }
+    documents = Document.objects.filter(application__in=applications).select_related("application")
+    signatures = ConsentSignature.objects.filter(application__in=applications).select_related("application")
+    OWNER.update(
+        document_id={document.pk: document.application.reference for document in documents},
+        signature_id={signature.pk: signature.application.reference for signature in signatures},
+    )
+    REAL.update(
+        reference=[application.reference for application in applications],
+        document_id=list(OWNER["document_id"]),
+        signature_id=list(OWNER["signature_id"]),
+        day=sorted(set(TreatmentDay.objects.filter(application__in=applications).values_list("day", flat=True))),
+        id=list(Notification.objects.values_list("pk", flat=True)),
+        code=["delhi", "europe"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -171,11 +195,12 @@ def staff_token(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     with django_db_blocker.unblock(), transaction.atomic():
         user = make_staff("contract", {"delhi": Membership.Role.MANAGER, "europe": Membership.Role.COORDINATOR})
         token = Token.objects.create(user=user).key
-        REAL.update(build_records())
+        build_records()
         try:
             yield token
         finally:
             REAL.clear()
+            OWNER.clear()
             transaction.set_rollback(True)
 
 
