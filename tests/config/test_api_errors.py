@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
@@ -151,9 +152,18 @@ def fail(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("secret detail that must not reach the caller")
 
 
+def forbid(request: HttpRequest) -> HttpResponse:
+    raise PermissionDenied("secret reason")
+
+
+def refuse(request: HttpRequest) -> HttpResponse:
+    raise BadRequest("secret reason")
+
+
 urlpatterns = [
-    path("api/v1/fails/", fail),
-    path("fails/", fail),
+    *(path(f"{prefix}fails/", fail) for prefix in ("api/v1/", "")),
+    *(path(f"{prefix}forbidden/", forbid) for prefix in ("api/v1/", "")),
+    *(path(f"{prefix}refused/", refuse) for prefix in ("api/v1/", "")),
     *project_urls.urlpatterns,
 ]
 handler400 = project_urls.handler400
@@ -176,6 +186,19 @@ def test_a_server_error_elsewhere_keeps_djangos_500_page():
 
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize(
+    ("address", "status", "code"), [("forbidden", 403, "permission_denied"), ("refused", 400, "bad_request")]
+)
+def test_djangos_403_and_400_under_the_api_are_json_and_keep_the_reason_to_the_logs(address, status, code):
+    api = Client().get(f"/api/v1/{address}/")
+    page = Client().get(f"/{address}/")
+
+    assert "secret" not in assert_json_error(api, status, code)["message"]
+    assert page.status_code == status
+    assert page["Content-Type"].startswith("text/html")
 
 
 # ---- Token login: one answer for every refusal ----
