@@ -6,8 +6,9 @@ zone named, the method, the IP address and the browser. Labels are in the docume
 
 The font is DejaVu Sans, shipped in `workflow/fonts/` and embedded (subset) in each PDF, so that
 names and texts beyond Latin-1 (Polish, Czech, Turkish, Greek, Cyrillic…) print on any machine
-without a system font. It has no Indic or CJK glyphs: such characters are left out of the drawing
-(fpdf2 logs which); the signature row in the database keeps the name as typed.
+without a system font. It has no Indic or CJK glyphs and does no Arabic shaping: a character it
+cannot draw is written as its code point, [U+092A], with a note saying so (see `_Pdf.drawable`);
+the signature row in the database keeps the name as typed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace, TTFFont
 
+# The notifications own the wording of a local time for patients: the PDF and the email read alike.
+from notifications.events import local_time
 from workflow.models import ConsentSignature
 from workflow.models.consent import sha256_of
 
@@ -77,9 +80,6 @@ def render(signature: ConsentSignature) -> bytes:
         raise ValueError(f"Consent document {document.pk} no longer has the text signature {signature.pk} signed.")
     application = signature.application
     office = application.office
-    # The notifications own the wording of a local time for patients; reused so both read alike.
-    from notifications.events import local_time
-
     with translation.override(document.language):
         language = translation.get_language()
         rows = [
