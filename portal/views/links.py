@@ -59,8 +59,8 @@ def request_link(request: HttpRequest) -> HttpResponseBase:
     return render(request, "portal/link_request.html", {"form": form})
 
 
-@require_POST
 @patient_headers
+@require_POST
 def set_language(request: HttpRequest) -> HttpResponseBase:
     """English or Deutsch, kept in the session for the form and the portal (no JavaScript needed)."""
     language = request.POST.get("language", "")
@@ -75,8 +75,8 @@ def set_language(request: HttpRequest) -> HttpResponseBase:
     return redirect(target)
 
 
-@require_POST
 @patient_headers
+@require_POST
 def leave(request: HttpRequest) -> HttpResponseBase:
     """End the portal session on this device (a shared phone, a library computer)."""
     application = session_application(request, now=timezone.now())

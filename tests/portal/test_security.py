@@ -108,7 +108,9 @@ def test_every_form_carries_a_csrf_token_and_a_post_without_one_is_refused() -> 
 
 def test_a_get_to_a_post_only_address_is_refused_not_a_500() -> None:
     for url in ("/portal/language/", "/portal/leave/"):
-        assert Client().get(url).status_code == 405
+        response = Client().get(url)
+        assert response.status_code == 405
+        assert response["Referrer-Policy"] == "no-referrer"
 
 
 def csrf_token_of(client: Client, url: str) -> str:
