@@ -69,7 +69,7 @@ def application_queue(
             queryset = queryset.filter(assigned_to_id=actor.user.pk if actor.user else None)
         elif assigned == ASSIGNED_NONE:
             queryset = queryset.filter(assigned_to__isnull=True)
-        elif assigned.isdigit():
+        elif assigned.isascii() and assigned.isdigit():
             queryset = queryset.filter(assigned_to_id=int(assigned))
         else:
             errors["assigned"] = ["Give me, none or a user id."]
