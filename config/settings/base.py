@@ -168,6 +168,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"intake": env("INTAKE_THROTTLE_RATE", default="20/hour")},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # How many trusted proxies stand in front of the app. 0: the client address is REMOTE_ADDR and
+    # X-Forwarded-For is ignored, so a caller cannot pick the address its throttles count (SPEC §11).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {

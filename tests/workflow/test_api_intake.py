@@ -234,6 +234,19 @@ def test_anonymous_intake_is_throttled_with_the_error_shape(monkeypatch):
     assert Application.objects.count() == 2
 
 
+def test_a_forged_forwarded_for_header_does_not_escape_the_throttle(monkeypatch):
+    monkeypatch.setattr(IntakeThrottle, "rate", "2/minute", raising=False)
+    client = APIClient()
+
+    answers = [
+        client.post(URL, FORM, format="json", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code for i in range(3)
+    ]
+
+    # With no trusted proxy (NUM_PROXIES=0) the address counted is REMOTE_ADDR, whatever the header says.
+    assert answers == [201, 201, 429]
+    assert Application.objects.count() == 2
+
+
 def test_staff_entering_requests_are_not_throttled_like_anonymous_patients(monkeypatch, delhi_coordinator):
     monkeypatch.setattr(IntakeThrottle, "rate", "1/minute", raising=False)
     staff = client_for(delhi_coordinator)
