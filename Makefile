@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install messages migrate demo check-redis bench lock clean
+.PHONY: run test lint typecheck pytest fuzz install messages migrate demo check-redis bench lock clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ pytest: messages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The API's stateful test (tests/workflow/test_api_stateful.py) at length: many more random sequences of
+# actions, and longer ones, than the bounded run in `make pytest`.
+FUZZ_EXAMPLES ?= 500
+FUZZ_STEPS ?= 50
+fuzz: messages
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_STEPS=$(FUZZ_STEPS) $(BIN)/pytest tests/workflow/test_api_stateful.py $(PYTEST_ARGS)
 
 # Benchmarks need PostgreSQL; each prints its figures beside a baseline measured in the same run.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
