@@ -277,6 +277,7 @@ def consent(request: HttpRequest, application: Application) -> HttpResponseBase:
                     signer_name=form.cleaned_data["signer_name"],
                     ip_address=client_address(request),
                     user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                    expected_sha256=form.cleaned_data["sha256"],
                     now=now,
                 )
             except ValidationError as error:

@@ -384,3 +384,19 @@ def test_staff_of_the_other_office_cannot_pull_a_case_over(application: Applicat
         services.application_transfer(application=application, actor=Actor.staff(europe_manager), office_code="europe")
 
     assert TransitionLog.objects.filter(action="transfer").count() == 0
+
+
+def test_a_portal_signature_of_a_text_other_than_the_current_one_is_refused_under_the_lock() -> None:
+    app = advance(submit(), "quoted")
+    shown = services.actions.current_consent_document(app.preferred_language).sha256
+
+    with pytest.raises(Conflict, match="consent document changed"):
+        services.consent_sign_portal(
+            application=app, signer_name=app.full_name, ip_address=None, user_agent="t", expected_sha256="0" * 64
+        )
+    signature = services.consent_sign_portal(
+        application=app, signer_name=app.full_name, ip_address=None, user_agent="t", expected_sha256=shown
+    )
+
+    assert signature.document_sha256 == shown
+    assert app.signatures.count() == 1

@@ -202,6 +202,7 @@ def _sign(
     method: str,
     now: datetime,
     extra: dict[str, Any],
+    expected_sha256: str | None = None,
 ) -> ConsentSignature:
     paper = method == ConsentSignature.Method.PAPER
     check_action(app, actor, "record_paper_consent" if paper else "sign_consent", now=now)
@@ -210,6 +211,9 @@ def _sign(
         raise ValidationError({"signer_name": problems})
     signer_name = signer_name.strip()
     document = current_consent_document(app.preferred_language)
+    if expected_sha256 is not None and expected_sha256 != document.sha256:
+        # A new version was published after the patient opened the page: they read another text.
+        raise Conflict("The consent document changed since it was shown; read the current version and sign again.")
     signature = ConsentSignature(
         application=app,
         document=document,
@@ -249,8 +253,11 @@ def consent_sign_portal(
     signer_name: str,
     ip_address: str | None,
     user_agent: str,
+    expected_sha256: str | None = None,
     now: datetime | None = None,
 ) -> ConsentSignature:
+    """The patient's e-signature. `expected_sha256`: the hash of the text they were shown, checked under
+    the lock, so a version published meanwhile is never signed unread."""
     now = now_or(now)
     actor = Actor.patient()
     with transaction.atomic():
@@ -263,6 +270,7 @@ def consent_sign_portal(
             method=ConsentSignature.Method.PORTAL,
             now=now,
             extra={"ip_address": ip_address, "user_agent": (user_agent or "")[:400]},
+            expected_sha256=expected_sha256,
         )
 
 
