@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from workflow.models.aftercare import FollowUpReview, MonitoringCheck, QuestionnaireAnswer
 from workflow.models.application import Application, Document, ReferenceSequence, State, TreatmentDay
 from workflow.models.consent import ConsentDocument, ConsentSignature
 from workflow.models.conversation import Message, ReplyObligation
@@ -13,8 +14,11 @@ __all__ = [
     "ConsentDocument",
     "ConsentSignature",
     "Document",
+    "FollowUpReview",
     "Message",
+    "MonitoringCheck",
     "PortalLink",
+    "QuestionnaireAnswer",
     "Quote",
     "QuoteItem",
     "ReferenceSequence",

@@ -140,6 +140,8 @@ class Application(ConcurrentTransitionMixin, models.Model):
     admitted_at = models.DateTimeField(null=True, blank=True)
     discharge_date = models.DateField(null=True, blank=True)
     discharge_summary = models.TextField(blank=True)
+    # 48 h after discharge `start_follow_up` runs by itself (SPEC §3): swept by beat, not a countdown.
+    follow_up_due_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -159,6 +161,13 @@ class Application(ConcurrentTransitionMixin, models.Model):
             # The queue ordered by arrival.
             models.Index(fields=["office", "received_at", "id"], name="queue_by_office_received"),
             models.Index(fields=["office", "state"], name="queue_by_office_state"),
+            # The auto-start sweep (workflow.services.aftercare_sweeps.follow_up_start_sweep) reads only
+            # discharged applications waiting for it; `start_follow_up` takes a row out.
+            models.Index(
+                fields=["follow_up_due_at"],
+                condition=models.Q(state="discharged", follow_up_due_at__isnull=False),
+                name="follow_up_to_start",
+            ),
         ]
 
     def __str__(self) -> str:
