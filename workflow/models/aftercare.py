@@ -26,9 +26,7 @@ class MonitoringCheck(models.Model):
         WELL = "well", _("Well")
         CONCERN = "concern", _("Concern")
 
-    application = models.ForeignKey(
-        "workflow.Application", on_delete=models.CASCADE, related_name="monitoring_checks"
-    )
+    application = models.ForeignKey("workflow.Application", on_delete=models.CASCADE, related_name="monitoring_checks")
     hours_after = models.PositiveSmallIntegerField(choices=[(h, f"{h} h") for h in MONITORING_HOURS])
     due_at = models.DateTimeField()
     # The coordinators were alerted that it is due (the monitoring sweep), once.
