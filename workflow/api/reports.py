@@ -1,4 +1,4 @@
-"""Report endpoints (SPEC §4): how well each office keeps its reply promise."""
+"""Report endpoints: how well each office keeps its reply promise (SPEC §4), and its patients' outcomes (§5)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from config.api import PlausibleDateField
 from offices.models import Membership, Office
 from workflow.api.views import StaffView, errors
 from workflow.reports import sla_report
+from workflow.reports_follow_up import follow_up_report
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -87,3 +88,117 @@ class SlaReportView(StaffView):
             now=timezone.now(),
         )
         return Response(SlaReportRowSerializer(rows, many=True).data)
+
+
+FOLLOW_UP_DEFAULT_DAYS = 365
+# Outcomes are read over long spans (the 24-month review of a year's discharges): up to three years.
+FOLLOW_UP_MAX_DAYS = 3 * 366
+
+
+class FollowUpReportQuerySerializer(serializers.Serializer[Any]):
+    office = serializers.SlugField(required=False, help_text="An office code; all offices you manage if omitted.")
+    to = PlausibleDateField(required=False, help_text="Last due date counted, inclusive; default today.")
+    split = serializers.ChoiceField(
+        choices=["protocol"], required=False, help_text="`protocol`: one set of rows per protocol in each office."
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        fields["from"] = PlausibleDateField(
+            required=False, help_text="First due date counted; default 365 days before `to`."
+        )
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        end = attrs.get("to") or timezone.localdate()
+        start = attrs.get("from") or end - timedelta(days=FOLLOW_UP_DEFAULT_DAYS)
+        if start > end:
+            raise serializers.ValidationError({"from": ["The period starts after it ends."]})
+        if (end - start).days >= FOLLOW_UP_MAX_DAYS:
+            raise serializers.ValidationError({"from": [f"A report covers at most {FOLLOW_UP_MAX_DAYS} days."]})
+        return {**attrs, "from": start, "to": end}
+
+
+class ChangeCountSerializer(serializers.Serializer[Any]):
+    value = serializers.IntegerField(help_text="-3 very much worse … +3 very much better.")
+    count = serializers.IntegerField()
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        # `label` is an attribute of every DRF field, so the scale point's words are added here.
+        fields["label"] = serializers.CharField(help_text="The scale point in words.")
+        return fields
+
+
+class MedianSerializer(serializers.Serializer[Any]):
+    median = serializers.FloatField(allow_null=True)
+    n = serializers.IntegerField(help_text="How many answers the median is taken from.")
+
+
+class FollowUpRowSerializer(serializers.Serializer[Any]):
+    office = serializers.CharField()
+    protocol = serializers.CharField(required=False, help_text="Only with split=protocol.")
+    months = serializers.IntegerField(help_text="The review point: 1, 3, 6, 12 or 24 months after discharge.")
+    due = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    missed = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True, help_text="answered / (answered + missed) × 100.")
+    overall_change = ChangeCountSerializer(many=True)
+    unknown = serializers.IntegerField(help_text="Due reviews with no answer (missed + pending).")
+    improved = serializers.IntegerField(help_text="Answers 'a little better' or more.")
+    improved_of_answered = serializers.FloatField(allow_null=True, help_text="improved / answered × 100.")
+    improved_of_due = serializers.FloatField(allow_null=True, help_text="improved / due × 100.")
+    fatigue = MedianSerializer()
+    joint_pain = MedianSerializer()
+
+
+class ProtocolSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    standard = serializers.BooleanField()
+    day_plan = serializers.ListField(child=serializers.DictField())
+
+
+class FollowUpReportSerializer(serializers.Serializer[Any]):
+    to = serializers.DateField()
+    split = serializers.CharField(allow_null=True)
+    definitions = serializers.DictField(child=serializers.CharField())
+    rows = FollowUpRowSerializer(many=True)
+    protocols = ProtocolSerializer(many=True, help_text="With split=protocol: each day plan, once.")
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField()
+        return fields
+
+
+class FollowUpReportView(StaffView):
+    """Outcomes per office and review point (SPEC §5): due, answered, missed, pending, the overall change,
+    the share improved of those who answered and of all who were due, median fatigue and joint pain.
+
+    For managers, over the offices they manage. The definitions are part of the response.
+    """
+
+    @extend_schema(
+        parameters=[FollowUpReportQuerySerializer],
+        responses={200: FollowUpReportSerializer, **errors(400, 401, 403, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        query = FollowUpReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        managed = [office for office, role in self.actor.roles.items() if role == Membership.Role.MANAGER]
+        if not managed:
+            raise exceptions.PermissionDenied("Reports are for office managers.")
+        offices = Office.objects.filter(pk__in=managed).order_by("code")
+        code = query.validated_data.get("office")
+        if code:
+            offices = offices.filter(code=code)
+            if not offices:
+                raise exceptions.NotFound(f"You manage no office {code!r}.")
+        report = follow_up_report(
+            offices=list(offices),
+            start=query.validated_data["from"],
+            end=query.validated_data["to"],
+            split_protocol=query.validated_data.get("split") == "protocol",
+        )
+        return Response(FollowUpReportSerializer(report).data)

@@ -54,6 +54,7 @@ urlpatterns: list[URLPattern] = [
         name="application-treatment-day-done",
     ),
     path("reports/sla/", reports.SlaReportView.as_view(), name="report-sla"),
+    path("reports/follow-up/", reports.FollowUpReportView.as_view(), name="report-follow-up"),
     path(
         f"{APPLICATION}consent-signatures/",
         views.ConsentSignatureView.as_view(),
