@@ -16,6 +16,8 @@ JOBS: list[tuple[str, str]] = [
     ("sla_sweep", "workflow.services.sla.sla_sweep"),
     # Before the relay, so that a reminder written now is published in the same run.
     ("reminder_sweep", "workflow.services.reminders.reminder_sweep"),
+    # Monitoring checks due, the automatic start and completion, the follow-up reviews' steps (SPEC §5).
+    ("aftercare_sweep", "workflow.services.aftercare_sweeps.aftercare_sweep"),
     ("notifications_relay", "notifications.relay.sweep"),
 ]
 

@@ -71,3 +71,38 @@ def treatment_schedule(application: Application, *, now: datetime) -> Attachment
             )
             calendar.add_component(event)
     return (f"treatment-{application.reference}.ics", CONTENT_TYPE, calendar.to_ical())
+
+
+def follow_up_reviews(application: Application, *, now: datetime) -> Attachment:
+    """The five follow-up review dates of the discharge summary (SPEC §5), all-day events.
+
+    A corrected discharge date sends the same UIDs again, so an imported calendar moves the reviews.
+    """
+    calendar = Calendar()
+    calendar.add("prodid", "-//Clinic workflow//Follow-up reviews//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    with translation.override(application.preferred_language):
+        calendar.add("x-wr-calname", _("Follow-up %(reference)s") % {"reference": application.reference})
+        for review in application.reviews.order_by("months"):
+            event = Event()
+            event.add("uid", f"follow-up-{application.pk}-{review.months}m@{site_domain()}")
+            event.add("dtstamp", now)
+            event.add("dtstart", review.due_date)
+            event.add("dtend", review.due_date + timedelta(days=1))
+            event.add("summary", _("Follow-up review: %(months)s months after treatment") % {"months": review.months})
+            event.add(
+                "description",
+                _(
+                    "Application %(reference)s. We will email you the questionnaire link on this day; "
+                    "you can answer from %(opens)s to %(closes)s."
+                )
+                % {
+                    "reference": application.reference,
+                    "opens": review.window_opens.isoformat(),
+                    "closes": review.window_closes.isoformat(),
+                },
+            )
+            calendar.add_component(event)
+    return (f"follow-up-{application.reference}.ics", CONTENT_TYPE, calendar.to_ical())

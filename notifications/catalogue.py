@@ -37,5 +37,11 @@ CATALOGUE: dict[str, Kind] = {
         Kind("portal_link", PATIENT),
         Kind("sla_warning", STAFF),
         Kind("sla_breach", STAFF),
+        Kind("discharge_summary", PATIENT),
+        Kind("follow_up_due", PATIENT),
+        Kind("follow_up_reminder", PATIENT),
+        Kind("monitoring_due", STAFF),
+        Kind("monitoring_concern", STAFF),
+        Kind("follow_up_overdue", STAFF),
     ]
 }

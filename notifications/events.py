@@ -18,7 +18,15 @@ from offices.roles import Role
 from offices.selectors import office_staff
 
 if TYPE_CHECKING:
-    from workflow.models import Application, ConsentSignature, Message, Quote, TransitionLog
+    from workflow.models import (
+        Application,
+        ConsentSignature,
+        FollowUpReview,
+        Message,
+        MonitoringCheck,
+        Quote,
+        TransitionLog,
+    )
 
 
 def local_time(application: Application, moment: datetime | None, language: str) -> str:
@@ -40,6 +48,8 @@ LANDINGS = {
     "consent_form": "consent",
     "consent_reminder": "consent",
     "outbound_message": "messages",
+    "follow_up_due": "questionnaire",
+    "follow_up_reminder": "questionnaire",
 }
 
 
@@ -123,6 +133,8 @@ def _patient_context(application: Application, kind: str, message: Message | Non
         return {"days": list(application.treatment_days.order_by("day"))}
     if kind == "consent_form":
         return {"admission_day": local_day(application.admission_date, application.preferred_language)}
+    if kind == "discharge_summary":
+        return {"reviews": review_days(application)}
     return {"quote": application.quotes.filter(superseded_at__isnull=True).prefetch_related("items").first()}
 
 
@@ -156,6 +168,8 @@ def patient_notice(
 def _patient_attachments(application: Application, kind: str, now: datetime) -> list[Attachment]:
     if kind == "admission_confirmed":
         return [calendar_files.treatment_schedule(application, now=now)]
+    if kind == "discharge_summary":
+        return [calendar_files.follow_up_reviews(application, now=now)]
     return []
 
 
@@ -177,4 +191,86 @@ def consent_signed(
         },
         now=now,
         attachments=[pdf],
+    )
+
+
+def review_days(application: Application) -> list[dict[str, Any]]:
+    """The follow-up reviews with their due dates in words, in the patient's language."""
+    return [
+        {"months": review.months, "day": local_day(review.due_date, application.preferred_language)}
+        for review in application.reviews.order_by("months")
+    ]
+
+
+def follow_up_due(application: Application, *, review: FollowUpReview, reminder: bool, now: datetime) -> Notification:
+    """The questionnaire link on a review's due date, or the reminder 7 days later (swept rows)."""
+    kind = "follow_up_reminder" if reminder else "follow_up_due"
+    language = application.preferred_language
+    return notify_patient(
+        kind=kind,
+        application=application,
+        event_key=f"review-{review.pk}-{review.due_date:%Y%m%d}",
+        context={
+            "review": review,
+            "due_day": local_day(review.due_date, language),
+            "closes_day": local_day(review.window_closes, language),
+            **portal_context(application, kind, now),
+        },
+        now=now,
+    )
+
+
+def _staff_alert(
+    application: Application, *, kind: str, role: str, event_key: str, context: dict[str, Any], now: datetime
+) -> list[Notification]:
+    # Staff alerts name the reference, the office and what is due, never health data (SPEC §6).
+    return notify_staff(
+        kind=kind,
+        application=application,
+        users=office_staff(application.office_id, role),
+        event_key=event_key,
+        context=context,
+        now=now,
+    )
+
+
+def monitoring_due(application: Application, *, check: MonitoringCheck, now: datetime) -> list[Notification]:
+    """The coordinators: a monitoring check is due (held for office hours)."""
+    return _staff_alert(
+        application,
+        kind="monitoring_due",
+        role=Role.COORDINATOR,
+        event_key=f"monitoring-{check.pk}",
+        context={"check": check, "due_local": local_time(application, check.due_at, "en")},
+        now=now,
+    )
+
+
+def monitoring_concern(
+    application: Application, *, check: MonitoringCheck, history: TransitionLog, now: datetime
+) -> list[Notification]:
+    """The office's physicians: a monitoring check was recorded as a concern (the note stays in the app)."""
+    return notify_staff(
+        kind="monitoring_concern",
+        application=application,
+        users=office_staff(application.office_id, Role.PHYSICIAN),
+        history=history,
+        context={"check": check},
+        now=now,
+    )
+
+
+def follow_up_overdue(application: Application, *, review: FollowUpReview, now: datetime) -> list[Notification]:
+    """The coordinators: a review is unanswered 14 days after its due date."""
+    return _staff_alert(
+        application,
+        kind="follow_up_overdue",
+        role=Role.COORDINATOR,
+        event_key=f"review-{review.pk}-{review.due_date:%Y%m%d}",
+        context={
+            "review": review,
+            "due_day": local_day(review.due_date, "en"),
+            "closes_day": local_day(review.window_closes, "en"),
+        },
+        now=now,
     )

@@ -366,6 +366,12 @@ GERMAN = {
     "portal_link": ("Ihr privater Link", "Bitte leiten Sie ihn nicht weiter"),
     "sla_warning": ("Antwort bald fällig", "wartet auf eine Antwort"),
     "sla_breach": ("Antwortversprechen gebrochen", "Bitte sorgen Sie dafür"),
+    "discharge_summary": ("Ihr Entlassungsbericht", "Zu diesen Nachsorgeterminen fragen wir Sie"),
+    "follow_up_due": ("Ihr Nachsorgefragebogen nach", "Bitte sagen Sie uns, wie es Ihnen geht"),
+    "follow_up_reminder": ("Erinnerung: Ihr Nachsorgefragebogen", "liegt uns noch nicht vor"),
+    "monitoring_due": ("Kontrolle fällig", "erfassen Sie das Ergebnis"),
+    "monitoring_concern": ("Bedenken bei der Kontrolle", "Bitte lesen Sie die Notiz"),
+    "follow_up_overdue": ("Nachsorge überfällig", "erfassen Sie die Antworten telefonisch"),
 }
 # A `{% translate %}` or `{% blocktranslate %}` as templatize() writes it for makemessages.
 GETTEXT_CALL = re.compile(r""" gettext\(u('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\) """)

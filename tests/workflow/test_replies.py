@@ -61,6 +61,11 @@ class Step:
     signed: bool = False
 
 
+# A month after discharge (on START): the 1-month review's window is open.
+MONTH_LATER = START + timedelta(days=30)
+ANSWERS_GIVEN = services.Answers(overall_change=1, fatigue=4, joint_pain=3, flares=0)
+
+
 def _scan() -> SimpleUploadedFile:
     return SimpleUploadedFile("consent.pdf", TINY_PDF, content_type="application/pdf")
 
@@ -196,6 +201,43 @@ STEPS: dict[str, Step] = {
             application=a, actor=coordinator(a), signature_id=a.signatures.get().pk, now=LATER
         ),
         signed=True,
+    ),
+    "record_monitoring_outcome": Step(
+        "discharged",
+        lambda a: services.monitoring_outcome_record(
+            application=a, actor=coordinator(a), hours_after=24, outcome="concern", note="Headache", now=LATER
+        ),
+    ),
+    "record_phone_answer": Step(
+        "in_follow_up",
+        lambda a: services.review_answer_submit(
+            review=a.reviews.get(months=1),
+            actor=coordinator(a),
+            answers=ANSWERS_GIVEN,
+            channel="phone",
+            now=MONTH_LATER,
+        ),
+    ),
+    "answer_questionnaire": Step(
+        "in_follow_up",
+        lambda a: services.review_answer_submit(
+            review=a.reviews.get(months=1),
+            application=a,
+            actor=Actor.patient(),
+            answers=ANSWERS_GIVEN,
+            channel="portal",
+            now=MONTH_LATER,
+        ),
+    ),
+    "correct_discharge_date": Step(
+        "discharged",
+        lambda a: services.discharge_date_correct(
+            application=a,
+            actor=staff(a, "physician"),
+            discharge_date=START.date() + timedelta(days=1),
+            reason="Left a day later",
+            now=START + timedelta(days=2),
+        ),
     ),
 }
 

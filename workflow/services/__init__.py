@@ -17,6 +17,12 @@ from workflow.services.actions import (
     message_receive,
     quote_accept,
 )
+from workflow.services.aftercare import (
+    Answers,
+    discharge_date_correct,
+    monitoring_outcome_record,
+    review_answer_submit,
+)
 from workflow.services.calendars import calendar_override_remove, calendar_override_set, office_update
 from workflow.services.intake import application_submit
 from workflow.services.portal import (
@@ -47,6 +53,7 @@ __all__ = [
     "ACTIONS",
     "ACTION_NAMES",
     "PATIENT_NOTICES",
+    "Answers",
     "TRANSITION_NAMES",
     "TransitionName",
     "admission_schedule",
@@ -71,13 +78,16 @@ __all__ = [
     "consent_record_paper",
     "consent_sign_portal",
     "consent_withdraw",
+    "discharge_date_correct",
     "message_post",
     "message_receive",
+    "monitoring_outcome_record",
     "office_update",
     "portal_link_request",
     "portal_link_resolve",
     "portal_link_send",
     "portal_links_revoke",
+    "review_answer_submit",
     "quote_accept",
     "treatment_day_complete",
 ]

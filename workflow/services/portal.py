@@ -25,7 +25,7 @@ from workflow.services.common import lock, now_or, record
 from workflow.services.rules import check_action
 
 # Portal pages a link may land on (the portal's URL names them the same).
-LANDINGS = ("status", "messages", "quote", "consent", "withdraw")
+LANDINGS = ("status", "messages", "quote", "consent", "withdraw", "questionnaire")
 
 
 def link_lifetime() -> timedelta:

@@ -27,6 +27,8 @@ PATIENT_NOTICES: dict[str, str] = {
     # Scheduling the admission sends the consent form to read and sign (SPEC §5).
     "schedule_admission": "consent_form",
     "admit": "admission_confirmed",
+    # The discharge summary with the follow-up dates and their calendar file (SPEC §5).
+    "discharge": "discharge_summary",
     "withdraw": "withdrawn",
     "message_reply": "outbound_message",
 }

@@ -83,6 +83,45 @@ def _has_active_consent(application: Application, now: datetime) -> str | None:
     return None
 
 
+_AFTERCARE_STATES = frozenset({State.DISCHARGED, State.IN_FOLLOW_UP})
+
+
+def _check_to_record(application: Application, now: datetime) -> str | None:
+    if application.state not in _AFTERCARE_STATES:
+        return "Monitoring checks are recorded after discharge, during the follow-up."
+    if not application.monitoring_checks.filter(recorded_at__isnull=True).exists():
+        return "Every monitoring check is already recorded."
+    return None
+
+
+def _review_open(application: Application, now: datetime) -> str | None:
+    # Answers count after completion too (a late 24-month correction): only the window matters.
+    if application.discharge_date is None:
+        return "There is no follow-up review before discharge."
+    today = timezone.localdate(now, application.office.tz)
+    open_reviews = application.reviews.filter(
+        missed_at__isnull=True, window_opens__lte=today, window_closes__gte=today, closes_at__gt=now
+    )
+    if not open_reviews.exists() and not application.reviews.filter(answered_at__isnull=False).exists():
+        return "No follow-up questionnaire is open now."
+    return None
+
+
+def _patient_review_open(application: Application, now: datetime) -> str | None:
+    today = timezone.localdate(now, application.office.tz)
+    if not application.reviews.filter(
+        missed_at__isnull=True, window_opens__lte=today, window_closes__gte=today, closes_at__gt=now
+    ).exists():
+        return "No follow-up questionnaire is open now."
+    return None
+
+
+def _in_aftercare(application: Application, now: datetime) -> str | None:
+    if application.state not in _AFTERCARE_STATES:
+        return "The discharge date is corrected after discharge, before the follow-up is completed."
+    return None
+
+
 @dataclass(frozen=True)
 class Action:
     label: str
@@ -106,6 +145,10 @@ ACTIONS: dict[str, Action] = {
     "withdraw_consent": Action("Record a consent withdrawal", OFFICE_STAFF, _has_active_consent, True),
     "change_protocol": Action("Change the treatment protocol", frozenset({PHYSICIAN}), _before_admission),
     "complete_treatment_day": Action("Mark a treatment day done", ANY_STAFF, _day_to_complete),
+    "record_monitoring_outcome": Action("Record a monitoring check", ANY_STAFF, _check_to_record),
+    "record_phone_answer": Action("Record a follow-up answer given by phone", OFFICE_STAFF, _review_open),
+    "answer_questionnaire": Action("Answer the follow-up questionnaire", frozenset(), _patient_review_open, True),
+    "correct_discharge_date": Action("Correct the discharge date", ANY_STAFF, _in_aftercare),
     "send_portal_link": Action("Email the patient a fresh portal link", OFFICE_STAFF),
     "revoke_portal_links": Action("Revoke the patient's portal links", OFFICE_STAFF),
 }

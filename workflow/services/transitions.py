@@ -22,6 +22,7 @@ from workflow.actors import Actor
 from workflow.errors import ConditionsNotMet, Conflict, NotAllowed
 from workflow.models import Application, Quote, QuoteItem, Reminder, State, TreatmentDay
 from workflow.models.application import CONDITION_MESSAGES, TERMINAL_STATES
+from workflow.services.aftercare_plan import plan_aftercare
 from workflow.services.common import lock, now_or, record
 from workflow.services.obligations import close_obligations
 from workflow.services.reminders import cancel_reminders, plan_quote_expiry
@@ -356,6 +357,8 @@ def application_discharge(
         if app.admission_date and discharge_date < app.admission_date:
             raise ValidationError({"discharge_date": ["The discharge date cannot be before the admission date."]})
         app.discharge(discharge_date=discharge_date, summary=summary)
+        # The checks, the five reviews and the automatic start (SPEC §5), before the summary email lists them.
+        plan_aftercare(app, now=moment)
 
     return _run(
         application,
