@@ -313,3 +313,111 @@ class WithdrawForm(SummaryForm):
         max_length=2000,
         error_messages={"required": _("Tell us why you want to withdraw")},
     )
+
+
+# ---- the follow-up questionnaire (SPEC §5): one question per page ----
+
+OVERALL_CHANGE_CHOICES = [
+    (3, _("Very much better")),
+    (2, _("Much better")),
+    (1, _("A little better")),
+    (0, _("No change")),
+    (-1, _("A little worse")),
+    (-2, _("Much worse")),
+    (-3, _("Very much worse")),
+]
+# 0–10 with its anchors on the two ends, as the question's hint also says.
+SCORE_CHOICES = [
+    (0, _("0 – none")),
+    *((n, str(n)) for n in range(1, 10)),
+    (10, _("10 – worst imaginable")),
+]
+FLARES_MAX = 365
+# The aftercare service keeps at most this much of each free text.
+ANSWER_TEXT_MAX = 4000
+
+
+class OverallChangeForm(SummaryForm):
+    overall_change = forms.TypedChoiceField(
+        label=_("Compared with before your treatment, how are you overall now?"),
+        help_text=_("Think about your health as a whole, not only your condition."),
+        choices=OVERALL_CHANGE_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Select how you are overall now"),
+            "invalid_choice": _("Select how you are overall now"),
+        },
+    )
+
+
+class FatigueForm(SummaryForm):
+    fatigue = forms.TypedChoiceField(
+        label=_("How much fatigue (tiredness) have you had in the last 7 days?"),
+        help_text=_("0 means none, 10 the worst you can imagine."),
+        choices=SCORE_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Select a number from 0 to 10 for your fatigue"),
+            "invalid_choice": _("Select a number from 0 to 10 for your fatigue"),
+        },
+    )
+
+
+class JointPainForm(SummaryForm):
+    joint_pain = forms.TypedChoiceField(
+        label=_("How much joint pain have you had in the last 7 days?"),
+        help_text=_("0 means none, 10 the worst you can imagine."),
+        choices=SCORE_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Select a number from 0 to 10 for your joint pain"),
+            "invalid_choice": _("Select a number from 0 to 10 for your joint pain"),
+        },
+    )
+
+
+class FlaresForm(SummaryForm):
+    flares = forms.IntegerField(
+        label=_("How many flares have you had since your last review?"),
+        help_text=_(
+            "A flare is a time when your symptoms got clearly worse for a few days or more. Enter 0 if you had none."
+        ),
+        min_value=0,
+        max_value=FLARES_MAX,
+        error_messages={
+            "required": _("Enter the number of flares, or 0 if you had none"),
+            "invalid": _("Enter the number of flares as a whole number, like 2"),
+            "min_value": _("The number of flares must be 0 or more"),
+            "max_value": _("The number of flares must be %(limit_value)s or fewer"),
+        },
+    )
+
+    def __init__(self, *args: Any, first_review: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if first_review:
+            self.fields["flares"].label = _("How many flares have you had since your treatment?")
+
+
+class MedicationsForm(SummaryForm):
+    current_medications = forms.CharField(
+        label=_("Which medicines do you take now? (optional)"),
+        help_text=_(
+            "Each medicine with its dose, for example hydroxychloroquine 200 mg daily. Leave it empty if you take none."
+        ),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=ANSWER_TEXT_MAX,
+        required=False,
+    )
+
+
+class CommentsForm(SummaryForm):
+    comments = forms.CharField(
+        label=_("Is there anything else you would like to tell us? (optional)"),
+        help_text=_("For example, a new illness, a hospital stay, or a question for our doctors."),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=ANSWER_TEXT_MAX,
+        required=False,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.views import apply, links, pages
+from portal.views import apply, links, pages, questionnaire
 
 app_name = "portal"
 
@@ -20,4 +20,8 @@ urlpatterns = [
     path("portal/quote/", pages.quote, name="quote"),
     path("portal/consent/", pages.consent, name="consent"),
     path("portal/withdraw/", pages.withdraw, name="withdraw"),
+    path("portal/questionnaire/", questionnaire.questionnaire, name="questionnaire"),
+    path("portal/questionnaire/check/", questionnaire.questionnaire_check, name="questionnaire_check"),
+    path("portal/questionnaire/sent/", questionnaire.questionnaire_sent, name="questionnaire_sent"),
+    path("portal/questionnaire/<slug:step_slug>/", questionnaire.questionnaire_step, name="questionnaire_step"),
 ]

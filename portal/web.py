@@ -34,7 +34,8 @@ SESSION_RECEIPT = "portal.receipt"
 SESSION_LIFETIME = timedelta(hours=12)
 
 View: TypeAlias = Callable[..., HttpResponseBase]
-PatientView: TypeAlias = Callable[[HttpRequest, Application], HttpResponseBase]
+# (request, application, **the URL's own arguments, such as a questionnaire step)
+PatientView: TypeAlias = Callable[..., HttpResponseBase]
 
 
 def patient_headers(view: View) -> View:
@@ -100,12 +101,12 @@ def patient_page(view: PatientView) -> View:
 
     @patient_headers
     @wraps(view)
-    def wrapper(request: HttpRequest) -> HttpResponseBase:
+    def wrapper(request: HttpRequest, **kwargs: str) -> HttpResponseBase:
         application = session_application(request, now=timezone.now())
         if application is None:
             return redirect("portal:request_link")
         use_language(request, application.preferred_language)
-        return view(request, application)
+        return view(request, application, **kwargs)
 
     return wrapper
 

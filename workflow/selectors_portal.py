@@ -13,7 +13,17 @@ from typing import Literal
 
 from workflow.actors import Actor
 from workflow.errors import Conflict
-from workflow.models import Application, ConsentDocument, ConsentSignature, Message, PortalLink, Quote, TransitionLog
+from workflow.models import (
+    Application,
+    ConsentDocument,
+    ConsentSignature,
+    FollowUpReview,
+    Message,
+    PortalLink,
+    QuestionnaireAnswer,
+    Quote,
+    TransitionLog,
+)
 from workflow.services.actions import current_consent_document
 from workflow.services.rules import available_actions
 
@@ -149,3 +159,65 @@ def portal_consent(*, application: Application, now: datetime) -> PortalConsent:
     )
     can_sign = signature is None and "sign_consent" in available_actions(application, Actor.patient(), now=now)
     return PortalConsent(document=document, signature=signature, can_sign=can_sign)
+
+
+@dataclass(frozen=True)
+class PortalReview:
+    """The follow-up review the patient can answer now, and their latest answer to it, if any."""
+
+    review: FollowUpReview
+    latest: QuestionnaireAnswer | None
+
+
+def portal_open_review(*, application: Application, now: datetime) -> PortalReview | None:
+    """The review whose answer window is open on the office's date (answered or not: an answer can be corrected)."""
+    today = now.astimezone(application.office.tz).date()
+    review = (
+        application.reviews.filter(
+            window_opens__lte=today, window_closes__gte=today, closes_at__gt=now, missed_at__isnull=True
+        )
+        .order_by("due_date")
+        .first()
+    )
+    if review is None:
+        return None
+    return PortalReview(review=review, latest=review.answers.order_by("-version").first())
+
+
+def portal_next_review(*, application: Application, now: datetime) -> FollowUpReview | None:
+    """The next review whose window has not opened yet, to say when we will ask."""
+    today = now.astimezone(application.office.tz).date()
+    return (
+        application.reviews.filter(window_opens__gt=today, answered_at__isnull=True, missed_at__isnull=True)
+        .order_by("due_date")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    """A follow-up review on the patient's timeline: answered (version 1), corrected (later versions), missed."""
+
+    at: datetime
+    months: int
+    kind: Literal["answered", "corrected", "missed"]
+    channel: str = ""
+
+
+def patient_review_timeline(*, application: Application) -> list[ReviewEntry]:
+    """The follow-up reviews' events for the timeline, from the review and answer rows themselves."""
+    entries = [
+        ReviewEntry(
+            at=answer.submitted_at,
+            months=answer.review.months,
+            kind="answered" if answer.version == 1 else "corrected",
+            channel=answer.channel,
+        )
+        for answer in QuestionnaireAnswer.objects.filter(review__application=application).select_related("review")
+    ]
+    entries += [
+        ReviewEntry(at=review.missed_at, months=review.months, kind="missed")
+        for review in application.reviews.filter(missed_at__isnull=False)
+        if review.missed_at is not None
+    ]
+    return sorted(entries, key=lambda entry: entry.at)

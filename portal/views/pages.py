@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.translation import get_language, gettext, pgettext_lazy
+from django.utils.translation import get_language, gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal import timefmt
@@ -29,10 +29,13 @@ from workflow.actors import Actor
 from workflow.errors import Conflict, WorkflowError
 from workflow.models import Application
 from workflow.selectors_portal import (
+    ReviewEntry,
     TimelineEntry,
     patient_conversation,
+    patient_review_timeline,
     patient_timeline,
     portal_consent,
+    portal_open_review,
     portal_quote,
 )
 
@@ -108,6 +111,8 @@ def _nav(application: Application, offers: Offers) -> list[NavItem]:
         items.append(NavItem("consent", gettext("Consent form"), reverse("portal:consent")))
     if "withdraw" in offers.transitions:
         items.append(NavItem("withdraw", gettext("Withdraw"), reverse("portal:withdraw")))
+    if application.reviews.exists():
+        items.append(NavItem("questionnaire", gettext("Questionnaire"), reverse("portal:questionnaire")))
     return items
 
 
@@ -168,6 +173,45 @@ def _timeline_label(entry: TimelineEntry, application: Application) -> str:
     return labels.get(entry.action, "")
 
 
+def _review_label(entry: ReviewEntry) -> str:
+    months = {"months": entry.months}
+    if entry.kind == "missed":
+        return (
+            ngettext(
+                "Follow-up review at %(months)s month: not answered in time",
+                "Follow-up review at %(months)s months: not answered in time",
+                entry.months,
+            )
+            % months
+        )
+    if entry.kind == "corrected":
+        return (
+            ngettext(
+                "Follow-up review at %(months)s month: answers corrected",
+                "Follow-up review at %(months)s months: answers corrected",
+                entry.months,
+            )
+            % months
+        )
+    if entry.channel == "phone":
+        return (
+            ngettext(
+                "Follow-up review at %(months)s month answered by phone",
+                "Follow-up review at %(months)s months answered by phone",
+                entry.months,
+            )
+            % months
+        )
+    return (
+        ngettext(
+            "Follow-up review at %(months)s month answered",
+            "Follow-up review at %(months)s months answered",
+            entry.months,
+        )
+        % months
+    )
+
+
 @patient_page
 def status(request: HttpRequest, application: Application) -> HttpResponseBase:
     now = timezone.now()
@@ -177,6 +221,12 @@ def status(request: HttpRequest, application: Application) -> HttpResponseBase:
         {"at": entry.at, "label": _timeline_label(entry, application), "by": entry.by}
         for entry in patient_timeline(application=application)
     ]
+    timeline += [
+        {"at": entry.at, "label": _review_label(entry), "by": "system" if entry.kind == "missed" else "patient"}
+        for entry in patient_review_timeline(application=application)
+    ]
+    timeline.sort(key=lambda item: item["at"])
+    review = portal_open_review(application=application, now=now)
     return _page(
         request,
         application,
@@ -188,6 +238,7 @@ def status(request: HttpRequest, application: Application) -> HttpResponseBase:
         state_text=STATE_TEXT.get(application.state, ""),
         timeline=list(reversed(timeline)),
         can_sign=consent.can_sign,
+        open_review=review.review if review is not None and review.latest is None else None,
     )
 
 
