@@ -91,7 +91,7 @@ def follow_up_reviews(application: Application, *, now: datetime) -> Attachment:
             event.add("dtstamp", now)
             event.add("dtstart", review.due_date)
             event.add("dtend", review.due_date + timedelta(days=1))
-            event.add("summary", _("Follow-up review: %(months)s months after treatment") % {"months": review.months})
+            event.add("summary", _("%(months)s-month follow-up review") % {"months": review.months})
             event.add(
                 "description",
                 _(

@@ -367,7 +367,7 @@ GERMAN = {
     "sla_warning": ("Antwort bald fällig", "wartet auf eine Antwort"),
     "sla_breach": ("Antwortversprechen gebrochen", "Bitte sorgen Sie dafür"),
     "discharge_summary": ("Ihr Entlassungsbericht", "Zu diesen Nachsorgeterminen fragen wir Sie"),
-    "follow_up_due": ("Ihr Nachsorgefragebogen nach", "Bitte sagen Sie uns, wie es Ihnen geht"),
+    "follow_up_due": ("Ihr Nachsorgefragebogen für Monat", "Bitte sagen Sie uns, wie es Ihnen geht"),
     "follow_up_reminder": ("Erinnerung: Ihr Nachsorgefragebogen", "liegt uns noch nicht vor"),
     "monitoring_due": ("Kontrolle fällig", "erfassen Sie das Ergebnis"),
     "monitoring_concern": ("Bedenken bei der Kontrolle", "Bitte lesen Sie die Notiz"),
