@@ -212,6 +212,12 @@ def _review_label(entry: ReviewEntry) -> str:
     )
 
 
+def _review_by(entry: ReviewEntry) -> str:
+    if entry.kind == "missed":
+        return "system"
+    return "office" if entry.channel == "phone" else "patient"
+
+
 @patient_page
 def status(request: HttpRequest, application: Application) -> HttpResponseBase:
     now = timezone.now()
@@ -222,7 +228,7 @@ def status(request: HttpRequest, application: Application) -> HttpResponseBase:
         for entry in patient_timeline(application=application)
     ]
     timeline += [
-        {"at": entry.at, "label": _review_label(entry), "by": "system" if entry.kind == "missed" else "patient"}
+        {"at": entry.at, "label": _review_label(entry), "by": _review_by(entry)}
         for entry in patient_review_timeline(application=application)
     ]
     timeline.sort(key=lambda item: item["at"])

@@ -12,8 +12,9 @@ import time_machine
 from django.test import Client
 
 from tests.portal.conftest import open_portal, patient_client
-from tests.workflow.conftest import advance, submit
+from tests.workflow.conftest import advance, office_staff, submit
 from workflow.models import Application, QuestionnaireAnswer
+from workflow.services.aftercare import Answers, review_answer_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +229,20 @@ def test_the_questionnaire_speaks_german() -> None:
         assert "Sehr viel besser" in question
         response = client.post("/portal/questionnaire/flares/", {"flares": "zwei"})
         assert "Geben Sie die Zahl der Schübe als ganze Zahl an, zum Beispiel 2" in response.content.decode()
+
+
+def test_an_answer_taken_by_phone_shows_on_the_timeline_without_a_staff_name(one_month: None) -> None:
+    app = in_follow_up()
+    coordinator = office_staff(app.office)["coordinator"]
+    review_answer_submit(
+        review=app.reviews.get(months=1),
+        actor=coordinator,
+        answers=Answers(overall_change=1, fatigue=4, joint_pain=4, flares=0),
+        channel="phone",
+    )
+    page = text(patient_client(app), "/portal/")
+    assert "Follow-up review at 1 month answered by phone" in page
+    assert coordinator.user is not None and coordinator.user.username not in page
+    # Answered, so not offered again; the questionnaire offers a correction instead.
+    assert "Answer your follow-up questionnaire" not in page
+    assert "Correct your answers" in text(patient_client(app), "/portal/questionnaire/")
