@@ -18,7 +18,7 @@ from notifications.models import Notification
 from notifications.selectors import with_attachment_info
 from offices.models import Office
 from workflow.actors import Actor
-from workflow.models import Application, Message, Quote, State, TransitionLog
+from workflow.models import Application, FollowUpReview, Message, Quote, State, TransitionLog
 from workflow.sla import STATUSES, status_filter
 
 if TYPE_CHECKING:
@@ -115,6 +115,8 @@ def application_get(*, actor: Actor, reference: str) -> Application:
             "documents",
             "signatures",
             "treatment_days",
+            "monitoring_checks",
+            Prefetch("reviews", queryset=FollowUpReview.objects.prefetch_related("answers")),
             Prefetch("quotes", queryset=live_quotes, to_attr="live_quotes"),
         )
         .get(reference=reference)

@@ -181,6 +181,9 @@ def build_records() -> None:
         day=sorted(set(TreatmentDay.objects.filter(application__in=applications).values_list("day", flat=True))),
         id=list(Notification.objects.values_list("pk", flat=True)),
         code=["delhi", "europe"],
+        # The aftercare endpoints' monitoring checks and review points.
+        hours=[24, 48],
+        months=[1, 3, 6, 12, 24],
     )
 
 

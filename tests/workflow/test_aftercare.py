@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from icalendar import Calendar
 
@@ -212,7 +213,7 @@ def test_a_concern_needs_a_note_and_an_outcome_is_well_or_concern() -> None:
     assert "outcome" in other.value.message_dict
 
 
-def test_staff_of_another_office_cannot_see_the_checks(europe_coordinator: object) -> None:
+def test_staff_of_another_office_cannot_see_the_checks(europe_coordinator: User) -> None:
     app = discharged(date(2026, 11, 23))
     with pytest.raises(Application.DoesNotExist):
         services.monitoring_outcome_record(

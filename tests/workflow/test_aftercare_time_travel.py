@@ -30,8 +30,8 @@ LINK = re.compile(r"/portal/open/[A-Za-z0-9_-]+/\?next=questionnaire")
 ANSWERS = services.Answers(overall_change=2, fatigue=3, joint_pain=2, flares=0, current_medications="HCQ 200 mg")
 
 
-def at(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=IST)
+def at(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=IST)
 
 
 def run(moment: datetime, capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,7 +21,10 @@ from workflow.models import (
     Application,
     ConsentSignature,
     Document,
+    FollowUpReview,
     Message,
+    MonitoringCheck,
+    QuestionnaireAnswer,
     Quote,
     QuoteItem,
     State,
@@ -290,6 +293,67 @@ class TreatmentDaySerializer(serializers.ModelSerializer[TreatmentDay]):
         fields = ["day", "date", "activities", "done_at", "notes"]
 
 
+class MonitoringCheckSerializer(serializers.ModelSerializer[MonitoringCheck]):
+    status = serializers.ChoiceField(
+        choices=["scheduled", "due", "recorded"],
+        read_only=True,
+        help_text="`scheduled` (not due yet), `due` (the coordinators were alerted), `recorded` (closed).",
+    )
+    recorded_by = serializers.IntegerField(source="recorded_by_id", allow_null=True, read_only=True)
+
+    class Meta:
+        model = MonitoringCheck
+        fields = ["hours_after", "due_at", "status", "alerted_at", "outcome", "note", "recorded_at", "recorded_by"]
+
+
+class QuestionnaireAnswerSerializer(serializers.ModelSerializer[QuestionnaireAnswer]):
+    recorded_by = serializers.IntegerField(
+        source="recorded_by_id", allow_null=True, read_only=True, help_text="The staff member; null for the patient."
+    )
+
+    class Meta:
+        model = QuestionnaireAnswer
+        fields = [
+            "version",
+            "overall_change",
+            "fatigue",
+            "joint_pain",
+            "flares",
+            "current_medications",
+            "comments",
+            "channel",
+            "recorded_by",
+            "submitted_at",
+        ]
+
+
+class FollowUpReviewSerializer(serializers.ModelSerializer[FollowUpReview]):
+    status = serializers.ChoiceField(
+        choices=["answered", "missed", "pending"],
+        read_only=True,
+        help_text="`answered`, `missed` (its window closed unanswered) or `pending`.",
+    )
+    answers = QuestionnaireAnswerSerializer(
+        many=True, read_only=True, help_text="Every version, oldest first: a correction never replaces an answer."
+    )
+
+    class Meta:
+        model = FollowUpReview
+        fields = [
+            "months",
+            "due_date",
+            "window_opens",
+            "window_closes",
+            "status",
+            "invited_at",
+            "reminded_at",
+            "overdue_alerted_at",
+            "missed_at",
+            "answered_at",
+            "answers",
+        ]
+
+
 class ApplicationDetailSerializer(ApplicationSummarySerializer):
     """Everything of SPEC §3. Needs `actor` in the context as well, for `available_transitions`."""
 
@@ -321,6 +385,11 @@ class ApplicationDetailSerializer(ApplicationSummarySerializer):
     quote = serializers.SerializerMethodField()
     signatures = SignatureSerializer(many=True)
     treatment_days = TreatmentDaySerializer(many=True)
+    follow_up_due_at = serializers.DateTimeField(
+        allow_null=True, help_text="When `start_follow_up` runs by itself (48 h after the discharge was recorded)."
+    )
+    monitoring_checks = MonitoringCheckSerializer(many=True)
+    reviews = FollowUpReviewSerializer(many=True)
     available_transitions = serializers.SerializerMethodField()
     available_actions = serializers.SerializerMethodField()
 

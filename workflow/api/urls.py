@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from workflow.api import reports, views
+from workflow.api import aftercare, reports, views
 
 APPLICATION = "applications/<str:reference>/"
 
@@ -53,6 +53,17 @@ urlpatterns: list[URLPattern] = [
         views.TreatmentDayDoneView.as_view(),
         name="application-treatment-day-done",
     ),
+    path(
+        f"{APPLICATION}monitoring/<int:hours>/",
+        aftercare.MonitoringOutcomeView.as_view(),
+        name="application-monitoring-record",
+    ),
+    path(
+        f"{APPLICATION}reviews/<int:months>/answers/",
+        aftercare.PhoneAnswerView.as_view(),
+        name="application-review-answer",
+    ),
+    path(f"{APPLICATION}discharge-date/", aftercare.DischargeDateView.as_view(), name="application-discharge-date"),
     path("reports/sla/", reports.SlaReportView.as_view(), name="report-sla"),
     path("reports/follow-up/", reports.FollowUpReportView.as_view(), name="report-follow-up"),
     path(
