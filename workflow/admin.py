@@ -33,7 +33,9 @@ from workflow.models import (
     ConsentDocument,
     ConsentSignature,
     Document,
+    FollowUpReview,
     Message,
+    MonitoringCheck,
     Quote,
     QuoteItem,
     Reminder,
@@ -204,6 +206,33 @@ class ReminderInline(ReadOnlyInline[Reminder]):
     fields = ["kind", "due_at", "quote", "admission_date", "sent_at", "cancelled_at", "cancel_reason"]
 
 
+class MonitoringCheckInline(ReadOnlyInline[MonitoringCheck]):
+    model = MonitoringCheck
+    verbose_name_plural = "monitoring checks after discharge"
+    fields = ["hours_after", "due_at", "alerted_at", "outcome", "note", "recorded_at", "recorded_by"]
+
+
+class FollowUpReviewInline(ReadOnlyInline[FollowUpReview]):
+    model = FollowUpReview
+    verbose_name_plural = "follow-up reviews"
+    fields = ["months", "due_date", "window_opens", "window_closes", "state", "invited_at", "reminded_at", "answer"]
+
+    @admin.display(description="status")
+    def state(self, review: FollowUpReview) -> str:
+        return review.status
+
+    @admin.display(description="latest answer")
+    def answer(self, review: FollowUpReview) -> str:
+        latest = review.answers.order_by("-version").first()
+        if latest is None:
+            return "—"
+        return (
+            f"v{latest.version} ({latest.channel}, {latest.submitted_at:%Y-%m-%d}): "
+            f"{latest.get_overall_change_display()}, fatigue {latest.fatigue}, joint pain {latest.joint_pain}, "
+            f"flares {latest.flares}"
+        )
+
+
 def _label(name: str) -> str:
     return name.replace("_", " ")
 
@@ -262,6 +291,8 @@ class ApplicationAdmin(OfficeScopedAdmin[Application]):
         ObligationInline,
         NotificationInline,
         ReminderInline,
+        MonitoringCheckInline,
+        FollowUpReviewInline,
         QuoteInline,
         SignatureInline,
         DocumentInline,

@@ -16,7 +16,7 @@ from django.utils import timezone
 from offices.models import Office
 from workflow import selectors, services
 from workflow.actors import Actor
-from workflow.models import Application, ConsentSignature, Message
+from workflow.models import Application, ConsentSignature, Message, MonitoringCheck, QuestionnaireAnswer
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -388,6 +388,82 @@ class RevokePortalLinksForm(ServiceForm):
         return services.portal_links_revoke(application=self.application, actor=actor)
 
 
+class MonitoringOutcomeForm(ServiceForm):
+    """The outcome of a 24 h or 48 h check after discharge; a concern alerts the office's physicians."""
+
+    done = "Monitoring outcome recorded."
+    hours_after = forms.TypedChoiceField(coerce=int, choices=(), label="Check")
+    outcome = forms.ChoiceField(choices=MonitoringCheck.Outcome.choices)
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Required for a concern."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["hours_after"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101 - declared above
+        field.choices = [
+            (check.hours_after, f"{check.hours_after} h after discharge (due {check.due_at:%Y-%m-%d %H:%M} UTC)")
+            for check in self.application.monitoring_checks.filter(recorded_at__isnull=True)
+        ]
+
+    def call(self, actor: Actor) -> Any:
+        data = self.cleaned_data
+        return services.monitoring_outcome_record(
+            application=self.application,
+            actor=actor,
+            hours_after=data["hours_after"],
+            outcome=data["outcome"],
+            note=data["note"],
+        )
+
+
+class PhoneAnswerForm(ServiceForm):
+    """The follow-up questionnaire as the patient answered it on the phone; a second one is a new version."""
+
+    done = "Follow-up answer recorded."
+    months = forms.TypedChoiceField(coerce=int, choices=(), label="Review")
+    overall_change = forms.TypedChoiceField(
+        coerce=int, choices=QuestionnaireAnswer.OverallChange.choices, label="Overall change since treatment"
+    )
+    fatigue = forms.IntegerField(min_value=0, max_value=10, help_text="0 none … 10 the worst imaginable")
+    joint_pain = forms.IntegerField(min_value=0, max_value=10, help_text="0 none … 10 the worst imaginable")
+    flares = forms.IntegerField(min_value=0, max_value=999, help_text="Since the last review")
+    current_medications = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    comments = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["months"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101 - declared above
+        # Offered: the reviews not missed; whether one takes an answer now is the service's call.
+        field.choices = [
+            (review.months, f"{review.months} months (due {review.due_date:%Y-%m-%d}, {review.status})")
+            for review in self.application.reviews.filter(missed_at__isnull=True)
+        ]
+
+    def call(self, actor: Actor) -> Any:
+        data = dict(self.cleaned_data)
+        review = self.application.reviews.get(months=data.pop("months"))
+        return services.review_answer_submit(
+            review=review, actor=actor, answers=services.Answers(**data), channel=QuestionnaireAnswer.Channel.PHONE
+        )
+
+
+class DischargeDateForm(ServiceForm):
+    """Correct the discharge date; the reviews not yet answered move with it."""
+
+    done = "Discharge date corrected; the unanswered reviews were recomputed."
+    discharge_date = forms.DateField(widget=DATE)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+    def call(self, actor: Actor) -> Any:
+        data = self.cleaned_data
+        return services.discharge_date_correct(
+            application=self.application, actor=actor, discharge_date=data["discharge_date"], reason=data["reason"]
+        )
+
+
 # Action name (`workflow.services.rules.ACTIONS`) -> its form. The page shows the forms of
 # `available_actions` only; `update_details` is the admin's change form itself.
 OPERATION_FORMS: dict[str, type[ServiceForm]] = {
@@ -404,4 +480,7 @@ OPERATION_FORMS: dict[str, type[ServiceForm]] = {
     "complete_treatment_day": CompleteTreatmentDayForm,
     "send_portal_link": SendPortalLinkForm,
     "revoke_portal_links": RevokePortalLinksForm,
+    "record_monitoring_outcome": MonitoringOutcomeForm,
+    "record_phone_answer": PhoneAnswerForm,
+    "correct_discharge_date": DischargeDateForm,
 }
