@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from offices.models import Office
@@ -243,3 +244,10 @@ def test_a_bad_query_is_a_400_naming_the_field(delhi_manager: Any, params: dict[
     response = api_for(delhi_manager).get("/api/v1/reports/follow-up/", params)
     assert response.status_code == 400
     assert field in response.json()["fields"]
+
+
+def test_without_a_period_the_report_covers_the_365_days_up_to_today(delhi_manager: Any) -> None:
+    with time_machine.travel(datetime(2026, 11, 24, 12, tzinfo=UTC), tick=False):
+        response = api_for(delhi_manager).get("/api/v1/reports/follow-up/")
+    assert response.status_code == 200
+    assert (response.json()["from"], response.json()["to"]) == ("2025-11-25", "2026-11-24")

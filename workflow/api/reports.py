@@ -105,13 +105,13 @@ class FollowUpReportQuerySerializer(serializers.Serializer[Any]):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields["from"] = PlausibleDateField(
-            required=False, help_text="First due date counted; default 365 days before `to`."
+            required=False, help_text="First due date counted; default the 365 days ending on `to`."
         )
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         end = attrs.get("to") or timezone.localdate()
-        start = attrs.get("from") or end - timedelta(days=FOLLOW_UP_DEFAULT_DAYS)
+        start = attrs.get("from") or end - timedelta(days=FOLLOW_UP_DEFAULT_DAYS - 1)
         if start > end:
             raise serializers.ValidationError({"from": ["The period starts after it ends."]})
         if (end - start).days >= FOLLOW_UP_MAX_DAYS:
