@@ -24,7 +24,8 @@ from offices.roles import Role
 from offices.services import staff_add
 from workflow import services, sla
 from workflow.actors import Actor
-from workflow.models import Application
+from workflow.models import Application, FollowUpReview, MonitoringCheck
+from workflow.services.aftercare_sweeps import aftercare_sweep
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - a published demo credential, see README
 
@@ -62,6 +63,9 @@ class Case:
     open_question: bool = False  # a later question still waiting for a reply, due soon
     by_phone: bool = False  # entered by staff with the real time received
     records: bool = False
+    # How the patient answers each follow-up review (months -> portal, phone, corrected, or skip: missed).
+    reviews: tuple[tuple[int, str], ...] = ()
+    concern: bool = False  # the 48 h monitoring check finds a concern
 
 
 CASES: list[Case] = [
@@ -84,9 +88,11 @@ CASES: list[Case] = [
     Case("delhi", "discharged", "Chinedu Okafor", "male", "NG", SSC, date(1980, 12, 5), date(2019, 3, 12),
          "Mycophenolate 2 g; nifedipine", "Diffuse cutaneous disease; interstitial lung disease, FVC 68 %."),
     Case("delhi", "in_follow_up", "Sunita Devi", "female", "IN", SLE, date(1985, 4, 12), date(2014, 6, 1),
-         "Hydroxychloroquine 200 mg", "Arthritis, photosensitivity and fatigue; no organ involvement."),
+         "Hydroxychloroquine 200 mg", "Arthritis, photosensitivity and fatigue; no organ involvement.",
+         reviews=((1, "portal"),)),
     Case("delhi", "completed", "Aisha Al-Harthy", "female", "OM", RA, date(1975, 8, 27), date(2010, 9, 9),
-         "Tofacitinib 5 mg twice daily", "Seropositive RA; right knee replacement 2021."),
+         "Tofacitinib 5 mg twice daily", "Seropositive RA; right knee replacement 2021.",
+         reviews=((1, "portal"), (3, "portal"), (6, "corrected"), (12, "phone"), (24, "portal"))),
     Case("delhi", "declined", "Imran Qureshi", "male", "PK", "Ankylosing spondylitis", date(1988, 2, 2),
          date(2013, 7, 7), "Adalimumab every two weeks", "HLA-B27 positive; uveitis twice.", assigned=False),
     Case("delhi", "withdrawn", "Lakshmi Narayanan", "female", "IN", SLE, date(1996, 5, 23), date(2021, 12, 1),
@@ -107,9 +113,11 @@ CASES: list[Case] = [
     Case("europe", "discharged", "Sofia Romano", "female", "IT", SLE, date(1993, 6, 6), date(2018, 1, 25),
          "Hydroxychloroquine; anifrolumab monthly", "Cutaneous and joint disease; one renal flare in 2022."),
     Case("europe", "in_follow_up", "Megan O'Brien", "female", "US", SLE, date(1984, 9, 17), date(2012, 2, 14),
-         "Hydroxychloroquine 400 mg; prednisone 5 mg", "Neuropsychiatric lupus (seizure) 2019."),
+         "Hydroxychloroquine 400 mg; prednisone 5 mg", "Neuropsychiatric lupus (seizure) 2019.",
+         reviews=((1, "skip"), (3, "phone")), concern=True),
     Case("europe", "completed", "Carlos Ortega", "male", "ES", RA, date(1972, 11, 1), date(2008, 4, 4),
-         "Baricitinib 4 mg", "Long-standing seropositive RA; anaemia of chronic disease."),
+         "Baricitinib 4 mg", "Long-standing seropositive RA; anaemia of chronic disease.",
+         reviews=((1, "portal"), (3, "skip"), (6, "portal"), (12, "skip"), (24, "skip"))),
     Case("europe", "declined", "Jack Thompson", "male", "AU", "Crohn's disease", date(1990, 7, 7), date(2015, 10, 10),
          "Ustekinumab every 8 weeks", "Ileocolonic disease; two resections.", assigned=False),
     Case("europe", "withdrawn", "Chloé Tremblay", "female", "CA", SLE, date(1995, 2, 28), date(2022, 6, 30),
@@ -140,8 +148,6 @@ STEP = {
     "sign": timedelta(days=13),
     "admit": timedelta(days=14),
     "discharge": timedelta(days=20),
-    "follow_up": timedelta(days=22),
-    "complete": timedelta(days=20 + 745),  # the 24-month review, and a little
 }
 QUOTE_ITEMS = {
     "INR": [("7-day MSC treatment protocol", "1150000"), ("Hospital stay, 7 nights", "175000"),
@@ -168,6 +174,9 @@ REPLY = (
     "your medication as prescribed; our physician will go through it with you on day 1."
 )
 NOTE = "Companion stay requested: check twin-room availability before quoting."
+CONCERN_NOTE = "Headache since the last LP, worse when standing; advised rest and fluids, call again tomorrow."
+# What the demo patients answer at each review: overall change (-3 … 3), fatigue, joint pain, flares.
+REVIEW_ANSWERS = {1: (1, 5, 4, 1), 3: (2, 4, 3, 0), 6: (2, 3, 3, 1), 12: (1, 4, 2, 1), 24: (3, 2, 1, 0)}
 OPEN_QUESTION = "The quote looks fine. Is the visa invitation letter included, and can admission be in early March?"
 # A one-page PDF as the content check recognises it; enough to show a medical record in the admin.
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -287,7 +296,7 @@ def _walk(case: Case, office: Office, received: datetime, now: datetime) -> Appl
             asked = max(_received_before(office, now, reply_budget(office) * 0.85), at("quote") + timedelta(hours=1))
             services.message_receive(application=app, actor=Actor.patient(), body=OPEN_QUESTION, now=asked)
         return app
-    return _treat(app, case, staff, at)
+    return _treat(app, case, staff, at, now)
 
 
 def _submit(case: Case, office: Office, received: datetime, now: datetime, coordinator: Actor) -> Application:
@@ -317,8 +326,10 @@ def _submit(case: Case, office: Office, received: datetime, now: datetime, coord
     return services.application_submit(actor=Actor.patient(), now=received, **details)
 
 
-def _treat(app: Application, case: Case, staff: dict[str, Actor], at: Callable[[str], datetime]) -> Application:
-    coordinator, physician, manager = staff[Role.COORDINATOR], staff[Role.PHYSICIAN], staff[Role.MANAGER]
+def _treat(
+    app: Application, case: Case, staff: dict[str, Actor], at: Callable[[str], datetime], now: datetime
+) -> Application:
+    coordinator, physician = staff[Role.COORDINATOR], staff[Role.PHYSICIAN]
     office = app.office
     services.quote_accept(application=app, actor=coordinator, now=at("accept"))
     admission = timezone.localdate(at("admit"), office.tz)
@@ -337,9 +348,76 @@ def _treat(app: Application, case: Case, staff: dict[str, Actor], at: Callable[[
     app = services.application_discharge(
         application=app, actor=physician, discharge_date=discharged, summary=DISCHARGE_SUMMARY, now=at("discharge")
     )
-    if case.state == "discharged":
-        return app
-    app = services.application_start_follow_up(application=app, actor=coordinator, now=at("follow_up"))
-    if case.state == "in_follow_up":
-        return app
-    return services.application_complete(application=app, actor=manager, now=at("complete"))
+    _aftercare(app, case, staff, now)
+    app.refresh_from_db()
+    if case.state == "completed" and app.state != "completed":
+        # A 24-month window still open (short months): the manager closes the demo case.
+        return services.application_complete(application=app, actor=staff[Role.MANAGER], now=now)
+    return app
+
+
+def _aftercare(app: Application, case: Case, staff: dict[str, Actor], now: datetime) -> None:
+    """Live through the aftercare up to `now` as beat would: the sweeps at each due instant (alerts, the
+    automatic start, invitations, reminders, misses, the automatic completion), and the answers between."""
+    coordinator = staff[Role.COORDINATOR]
+    plan = dict(case.reviews)
+    steps: list[tuple[datetime, int, Callable[[], Any]]] = []
+
+    def sweep(moment: datetime) -> Callable[[], Any]:
+        return lambda: aftercare_sweep(moment)
+
+    def answer(review: FollowUpReview, channel: str, moment: datetime, change: int = 0) -> Callable[[], Any]:
+        overall, fatigue, joint_pain, flares = REVIEW_ANSWERS[review.months]
+        answers = services.Answers(
+            overall_change=max(-3, overall + change),
+            fatigue=fatigue,
+            joint_pain=joint_pain,
+            flares=flares,
+            current_medications=case.medications,
+        )
+        if channel == "portal":
+            return lambda: services.review_answer_submit(
+                review=review, application=app, actor=Actor.patient(), answers=answers, channel="portal", now=moment
+            )
+        return lambda: services.review_answer_submit(
+            review=review, actor=coordinator, answers=answers, channel="phone", now=moment
+        )
+
+    def record(check: MonitoringCheck, concern: bool, moment: datetime) -> Callable[[], Any]:
+        return lambda: services.monitoring_outcome_record(
+            application=app,
+            actor=coordinator,
+            hours_after=check.hours_after,
+            outcome="concern" if concern else "well",
+            note=CONCERN_NOTE if concern else "",
+            now=moment,
+        )
+
+    for check in app.monitoring_checks.all():
+        steps.append((check.due_at, 0, sweep(check.due_at)))
+        if case.state != "discharged":
+            moment = check.due_at + timedelta(hours=1)
+            steps.append((moment, 1, record(check, case.concern and check.hours_after == 48, moment)))
+    if app.follow_up_due_at is not None:
+        steps.append((app.follow_up_due_at, 0, sweep(app.follow_up_due_at)))
+    for review in app.reviews.all():
+        for moment in (review.invite_at, review.remind_at, review.overdue_at, review.closes_at):
+            steps.append((moment, 0, sweep(moment)))
+        how = plan.get(review.months, "skip")
+        if how in ("portal", "corrected"):
+            steps.append(
+                (
+                    review.invite_at + timedelta(days=2),
+                    1,
+                    answer(review, "portal", review.invite_at + timedelta(days=2)),
+                )
+            )
+        if how == "corrected":
+            # The patient rang to correct an answer: a second version, the first kept.
+            moment = review.invite_at + timedelta(days=3)
+            steps.append((moment, 1, answer(review, "phone", moment, change=-1)))
+        if how == "phone":
+            moment = review.invite_at + timedelta(days=5)
+            steps.append((moment, 1, answer(review, "phone", moment)))
+    for _moment, _order, step in sorted((s for s in steps if s[0] <= now), key=lambda s: (s[0], s[1])):
+        step()

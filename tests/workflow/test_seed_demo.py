@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.utils import timezone
 
 from workflow import sla
@@ -75,7 +76,7 @@ def test_some_reply_promises_are_breached_and_some_due_soon(seeded):
 
 def test_every_demo_user_can_log_in(seeded, client):
     for username, _ in DEMO_STAFF:
-        assert client.login(username=username, password=DEMO_PASSWORD), username
+        assert client.login(request=HttpRequest(), username=username, password=DEMO_PASSWORD), username
         assert f"{username} / {DEMO_PASSWORD}" in seeded
 
 
@@ -103,3 +104,17 @@ def test_it_works_at_the_real_time_and_leaves_nothing_in_the_future():
     assert set(Application.objects.values_list("state", flat=True)) == set(State.values)
     assert max(TransitionLog.objects.values_list("at", flat=True)) <= timezone.now()
     assert max(Message.objects.values_list("created_at", flat=True)) <= timezone.now()
+
+
+def test_patients_are_at_every_aftercare_stage(seeded):
+    from workflow.models import FollowUpReview, MonitoringCheck, QuestionnaireAnswer
+
+    assert {check.status for check in MonitoringCheck.objects.all()} >= {"recorded", "scheduled"}
+    assert MonitoringCheck.objects.filter(outcome="concern").exists()
+    assert {review.status for review in FollowUpReview.objects.all()} == {"answered", "missed", "pending"}
+    assert FollowUpReview.objects.filter(invited_at__isnull=False, answered_at__isnull=True, missed_at__isnull=True)
+    assert QuestionnaireAnswer.objects.filter(channel="phone").exists()
+    assert QuestionnaireAnswer.objects.filter(version=2).exists()
+    # Beat's steps, as the system: the automatic start, and completion by a 24-month answer and by a miss.
+    assert TransitionLog.objects.filter(action="start_follow_up", actor_kind="system").count() == 4
+    assert TransitionLog.objects.filter(action="complete", actor_kind="system").count() == 2
