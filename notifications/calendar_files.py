@@ -76,7 +76,8 @@ def treatment_schedule(application: Application, *, now: datetime) -> Attachment
 def follow_up_reviews(application: Application, *, now: datetime) -> Attachment:
     """The five follow-up review dates of the discharge summary (SPEC §5), all-day events.
 
-    A corrected discharge date sends the same UIDs again, so an imported calendar moves the reviews.
+    One fixed UID per review, so that a calendar importing a later copy moves the reviews it has
+    instead of adding new ones.
     """
     calendar = Calendar()
     calendar.add("prodid", "-//Clinic workflow//Follow-up reviews//EN")
