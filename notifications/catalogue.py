@@ -43,5 +43,6 @@ CATALOGUE: dict[str, Kind] = {
         Kind("monitoring_due", STAFF),
         Kind("monitoring_concern", STAFF),
         Kind("follow_up_overdue", STAFF),
+        Kind("follow_up_dates_changed", PATIENT),
     ]
 }

@@ -274,3 +274,22 @@ def follow_up_overdue(application: Application, *, review: FollowUpReview, now: 
         },
         now=now,
     )
+
+
+def follow_up_dates_changed(application: Application, *, history: TransitionLog, now: datetime) -> Notification:
+    """The patient's new review dates after a corrected discharge date, with the calendar file again.
+
+    A notice, not an answer: it satisfies no reply obligation (it is not in `PATIENT_NOTICES`).
+    """
+    return notify_patient(
+        kind="follow_up_dates_changed",
+        application=application,
+        history=history,
+        context={
+            "reviews": review_days(application),
+            "discharge_day": local_day(application.discharge_date, application.preferred_language),
+            **portal_context(application, "follow_up_dates_changed", now),
+        },
+        now=now,
+        attachments=[calendar_files.follow_up_reviews(application, now=now)],
+    )

@@ -372,6 +372,7 @@ GERMAN = {
     "monitoring_due": ("Kontrolle fällig", "erfassen Sie das Ergebnis"),
     "monitoring_concern": ("Bedenken bei der Kontrolle", "Bitte lesen Sie die Notiz"),
     "follow_up_overdue": ("Nachsorge überfällig", "erfassen Sie die Antworten telefonisch"),
+    "follow_up_dates_changed": ("Ihre Nachsorgetermine haben sich geändert", "das Datum Ihrer Entlassung auf"),
 }
 # A `{% translate %}` or `{% blocktranslate %}` as templatize() writes it for makemessages.
 GETTEXT_CALL = re.compile(r""" gettext\(u('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\) """)

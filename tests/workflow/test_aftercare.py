@@ -428,6 +428,14 @@ def test_correcting_the_discharge_date_recomputes_the_unanswered_reviews_and_is_
         "reviews_recomputed": [3, 6, 12, 24],
     }
     assert log.actor == coordinator.user
+    # The patient gets the new dates, and the calendar file again (same UIDs: the calendar moves them).
+    email = Notification.objects.get(application=app, kind="follow_up_dates_changed")
+    assert email.history == log
+    assert "we have corrected the date of your discharge to Saturday, 28 November 2026" in email.body_text
+    assert "3-month review: Sunday, 28 February 2027" in email.body_text
+    assert "1-month review: Wednesday, 30 December 2026" in email.body_text
+    events = Calendar.from_ical(bytes(email.attachments.get().content)).walk("VEVENT")
+    assert [e.decoded("dtstart") for e in events][1] == date(2027, 2, 28)
 
 
 def test_a_correction_moving_a_step_into_the_future_does_it_again_and_one_in_the_past_stays_done() -> None:

@@ -223,7 +223,7 @@ def discharge_date_correct(
                     setattr(row, stamp, None)
             row.save()
             moved.append(row.months)
-        record(
+        history = record(
             app,
             action="correct_discharge_date",
             actor=actor,
@@ -235,4 +235,5 @@ def discharge_date_correct(
                 "reviews_recomputed": moved,
             },
         )
+        events.follow_up_dates_changed(app, history=history, now=now)
     return app
