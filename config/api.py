@@ -1,4 +1,4 @@
-"""API plumbing shared by every app: one error shape and token login."""
+"""API plumbing shared by every app: one error shape (token login is in security/api.py)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.fields import get_error_detail
-from rest_framework.permissions import AllowAny
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle
-from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from workflow import errors as workflow_errors
@@ -215,41 +209,3 @@ class PlausibleDateField(serializers.DateField):
         if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
             self.fail("implausible")
         return day
-
-
-class LoginThrottle(AnonRateThrottle):
-    rate = "30/minute"
-
-
-class ObtainTokenView(APIView):
-    """Exchange a staff username and password for an API token.
-
-    Every refusal is the same 400 `invalid`: a missing field is named in `fields`; a wrong
-    username or password and a deactivated account all give one `non_field_errors` message, so the
-    answer does not tell which accounts exist.
-    """
-
-    permission_classes = [AllowAny]
-    authentication_classes: list[type] = []
-    throttle_classes = [LoginThrottle]
-
-    @extend_schema(
-        request=AuthTokenSerializer,
-        responses={
-            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
-            400: OpenApiResponse(
-                ErrorSerializer,
-                description="`invalid`: a missing or blank field is named in `fields`; wrong credentials or a "
-                "deactivated account give one message under `non_field_errors`.",
-            ),
-            429: OpenApiResponse(
-                ErrorSerializer, description="`throttled`: too many attempts; `retry_after` says how long to wait."
-            ),
-        },
-        auth=[],
-    )
-    def post(self, request: Request) -> Response:
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
-        return Response({"token": token.key})

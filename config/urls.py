@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("config.api_urls")),
+    # Setting up the second factor (docs/security.md).
+    path("security/", include("security.web_urls")),
     # The patient's pages: the application form at /apply/ and the private portal at /portal/.
     path("", include("portal.urls")),
     # Last: any other API address ending in a slash. One without it is left to handler404, so that

@@ -6,6 +6,7 @@ missing; without it (a laptop with no services) such a test is skipped with the 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import subprocess
@@ -18,7 +19,12 @@ import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import connection
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, sync_playwright
 
 from offices.models import Membership, Office
@@ -83,6 +89,47 @@ def chromium() -> Iterator[Browser]:
         browser.close()
     finally:
         playwright.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters() -> None:
+    """Each test starts with no login failures and no throttle history: they live in the shared Redis.
+
+    `cache.clear()` forgets only this run's keys (security/cache.py), never the broker's queues.
+    """
+    with contextlib.suppress(redis.RedisError):
+        cache.clear()
+
+
+def confirmed_totp(user: User) -> TOTPDevice:
+    """The user's confirmed authenticator (one is created on first use)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="test authenticator", confirmed=True)
+
+
+def current_code(device: TOTPDevice) -> str:
+    """The code the user's app shows now (time_machine moves it too)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+@pytest.fixture(autouse=True)
+def force_login_passes_the_second_factor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Client.force_login` skips the password; here it skips the second factor too, as its name says.
+
+    A manager (for whom it is mandatory, docs/security.md) is given a confirmed device and the session
+    is marked verified with it. Tests of the second factor itself log in through the forms.
+    """
+    original = Client.force_login
+
+    def force_login(client: Client, user: User, backend: str | None = None) -> None:
+        original(client, user, backend)
+        if Membership.objects.filter(user=user, role=Membership.Role.MANAGER).exists():
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = confirmed_totp(user).persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 SEED_MIGRATIONS = ("offices.migrations.0002_seed_offices", "workflow.migrations.0002_seed_consent_documents")

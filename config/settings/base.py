@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
@@ -24,7 +25,8 @@ PORTAL_LINK_DAYS = env.int("PORTAL_LINK_DAYS", default=30)
 PORTAL_LINK_REQUESTS_PER_HOUR = env.int("PORTAL_LINK_REQUESTS_PER_HOUR", default=5)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with our site: the second factor for whoever has one, managers always (security/).
+    "security.admin_config.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -41,6 +43,11 @@ INSTALLED_APPS = [
     "workflow",
     "notifications",
     "portal",
+    # Login lockout (django-axes) and the protections of docs/security.md.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "security",
 ]
 
 MIDDLEWARE = [
@@ -54,8 +61,20 @@ MIDDLEWARE = [
     "portal.csrf.NoReferrerOriginMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "security.middleware.EndDisabledSessionMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "security.middleware.SecondFactorEnrolmentMiddleware",
+    "security.middleware.SecurityHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a locked-out admin login into its "locked" answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+# axes first: it refuses a locked username or address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 # Every page: our own origin only, no external source (SPEC §11). Inline code runs only with the
@@ -157,10 +176,42 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
+# The shared cache: throttle counters and login failures, seen alike by every web process (SPEC §11).
+CACHES = {
+    "default": {
+        "BACKEND": "security.cache.PrefixedRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="clinic"),
+    }
+}
+
+# Login lockout (django-axes), the admin's login and the API's token login counted together
+# (docs/security.md): a username, and separately a client address, is locked after this many failures.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+# The address the throttles count (NUM_PROXIES), never a bare X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "security.client.client_address"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed logins: this account or address is locked for a while. A manager can unlock it sooner."
+)
+AXES_SENSITIVE_PARAMETERS = ["password", "otp", "otp_token"]
+
+# The name the staff's authenticator apps show for our codes (docs/security.md).
+OTP_TOTP_ISSUER = "Clinic workflow"
+
+# API tokens (docs/security.md): dead after this long unused, or this long after the login.
+TOKEN_IDLE_HOURS = env.int("TOKEN_IDLE_HOURS", default=12)
+TOKEN_MAX_AGE_DAYS = env.int("TOKEN_MAX_AGE_DAYS", default=7)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "security.tokens.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

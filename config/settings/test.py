@@ -27,3 +27,13 @@ REST_FRAMEWORK = {
 # The test run's own queue, inherited by the worker processes the tests start (through the
 # environment), so that no other worker on the same Redis takes the test's messages.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("CELERY_TEST_QUEUE", f"clinic-test-{uuid.uuid4().hex[:8]}")
+
+# The run's own cache keys, inherited by the server processes tests start, so that parallel runs on
+# one Redis never share throttle or lockout counters (tests/conftest.py clears them between tests).
+CACHES = {
+    "default": {
+        "BACKEND": "security.cache.PrefixedRedisCache",
+        "LOCATION": env("REDIS_URL", default="redis://127.0.0.1:6379/0"),
+        "KEY_PREFIX": os.environ.setdefault("CACHE_KEY_PREFIX", f"clinic-test-{uuid.uuid4().hex[:8]}"),
+    }
+}

@@ -23,7 +23,6 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import TestPhase
@@ -35,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 
 from notifications.models import Notification
 from offices.models import Membership
+from security.tokens import token_issue
 from tests.conftest import make_staff
 from tests.workflow.conftest import TINY_PDF, advance, office_staff, submit
 from workflow import services
@@ -197,7 +197,7 @@ def staff_token(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     """
     with django_db_blocker.unblock(), transaction.atomic():
         user = make_staff("contract", {"delhi": Membership.Role.MANAGER, "europe": Membership.Role.COORDINATOR})
-        token = Token.objects.create(user=user).key
+        token = token_issue(user=user)
         build_records()
         try:
             yield token

@@ -17,7 +17,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 
 from config.api import ErrorSerializer
 from notifications.models import Notification
+from security.tokens import ExpiringTokenAuthentication
 from workflow import consent_pdf, selectors, services
 from workflow.actors import Actor
 from workflow.api.serializers import (
@@ -90,7 +91,7 @@ class IsOfficeStaff(BasePermission):
 
 class StaffView(APIView):
     # Token first, so that a request without credentials gets 401 with WWW-Authenticate, not 403.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ExpiringTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, IsOfficeStaff]
 
     @cached_property
