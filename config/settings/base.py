@@ -144,6 +144,8 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Uploaded medical records and consent scans (PDF, JPEG, PNG, checked by content).
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+# All the files of one application together (SPEC §11: anonymous intake must not store 100 MB a request).
+MAX_INTAKE_UPLOAD_BYTES = env.int("MAX_INTAKE_UPLOAD_BYTES", default=20 * 1024 * 1024)
 # A hard ceiling against abuse; the intake itself allows 10 files with a field error beyond.
 DATA_UPLOAD_MAX_NUMBER_FILES = 50
 STORAGES = {

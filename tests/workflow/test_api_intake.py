@@ -256,6 +256,20 @@ def test_staff_entering_requests_are_not_throttled_like_anonymous_patients(monke
     assert [r.status_code for r in responses] == [201, 201, 201]
 
 
+def test_files_over_the_total_per_application_are_a_field_error_and_store_nothing(settings):
+    settings.MAX_INTAKE_UPLOAD_BYTES = 1024 * 1024
+    big = TINY_PDF + b"%" + b"0" * (600 * 1024)
+
+    response = apply(format="multipart", documents=[pdf("a.pdf", big), pdf("b.pdf", big)])
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["documents"] == ["The files together may be at most 1 MB."]
+    assert not Application.objects.exists()
+    assert not Document.objects.exists()
+    # One of them alone fits.
+    assert apply(format="multipart", documents=[pdf("a.pdf", big)]).status_code == 201
+
+
 def test_more_than_ten_documents_is_a_field_error_and_stores_nothing():
     response = apply(format="multipart", documents=[pdf(f"record-{i}.pdf") for i in range(11)])
 

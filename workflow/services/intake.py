@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -102,6 +103,11 @@ def application_submit(
             errors["received_at"] = ["The time received cannot be more than a year ago."]
     if len(documents) > MAX_DOCUMENTS:
         errors["documents"] = [f"At most {MAX_DOCUMENTS} files."]
+    total = sum(upload.size or 0 for upload in documents)
+    if total > settings.MAX_INTAKE_UPLOAD_BYTES:
+        # Checked before anything is stored: an anonymous request must not fill the disk.
+        limit = settings.MAX_INTAKE_UPLOAD_BYTES // (1024 * 1024)
+        errors.setdefault("documents", []).append(f"The files together may be at most {limit} MB.")
     for upload in documents:
         try:
             validate_upload(upload)
