@@ -21,24 +21,33 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 366
 
 
-class SlaReportQuerySerializer(serializers.Serializer[Any]):
+class PeriodQuerySerializer(serializers.Serializer[Any]):
+    """`office`, `from` and `to` of a report: a period of office-local days, with a default and a longest span."""
+
+    default_days = DEFAULT_DAYS
+    max_days = MAX_DAYS
+    from_help = "First day (office-local); default 30 days ago."
+
     office = serializers.SlugField(required=False, help_text="An office code; all offices you manage if omitted.")
-    to = PlausibleDateField(required=False, help_text="Last day (office-local), inclusive; default today.")
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         # `from` is a Python keyword, so the field is added under its public name here.
-        fields["from"] = PlausibleDateField(required=False, help_text="First day (office-local); default 30 days ago.")
+        fields["from"] = PlausibleDateField(required=False, help_text=self.from_help)
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         end = attrs.get("to") or timezone.localdate()
-        start = attrs.get("from") or end - timedelta(days=DEFAULT_DAYS - 1)
+        start = attrs.get("from") or end - timedelta(days=self.default_days - 1)
         if start > end:
             raise serializers.ValidationError({"from": ["The period starts after it ends."]})
-        if (end - start).days >= MAX_DAYS:
-            raise serializers.ValidationError({"from": [f"A report covers at most {MAX_DAYS} days."]})
+        if (end - start).days >= self.max_days:
+            raise serializers.ValidationError({"from": [f"A report covers at most {self.max_days} days."]})
         return {**attrs, "from": start, "to": end}
+
+
+class SlaReportQuerySerializer(PeriodQuerySerializer):
+    to = PlausibleDateField(required=False, help_text="Last day (office-local), inclusive; default today.")
 
 
 class SlaReportRowSerializer(serializers.Serializer[Any]):
@@ -95,28 +104,15 @@ FOLLOW_UP_DEFAULT_DAYS = 365
 FOLLOW_UP_MAX_DAYS = 3 * 366
 
 
-class FollowUpReportQuerySerializer(serializers.Serializer[Any]):
-    office = serializers.SlugField(required=False, help_text="An office code; all offices you manage if omitted.")
+class FollowUpReportQuerySerializer(PeriodQuerySerializer):
+    default_days = FOLLOW_UP_DEFAULT_DAYS
+    max_days = FOLLOW_UP_MAX_DAYS
+    from_help = "First due date counted; default the 365 days ending on `to`."
+
     to = PlausibleDateField(required=False, help_text="Last due date counted, inclusive; default today.")
     split = serializers.ChoiceField(
         choices=["protocol"], required=False, help_text="`protocol`: one set of rows per protocol in each office."
     )
-
-    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
-        fields = super().get_fields()
-        fields["from"] = PlausibleDateField(
-            required=False, help_text="First due date counted; default the 365 days ending on `to`."
-        )
-        return fields
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        end = attrs.get("to") or timezone.localdate()
-        start = attrs.get("from") or end - timedelta(days=FOLLOW_UP_DEFAULT_DAYS - 1)
-        if start > end:
-            raise serializers.ValidationError({"from": ["The period starts after it ends."]})
-        if (end - start).days >= FOLLOW_UP_MAX_DAYS:
-            raise serializers.ValidationError({"from": [f"A report covers at most {FOLLOW_UP_MAX_DAYS} days."]})
-        return {**attrs, "from": start, "to": end}
 
 
 class ChangeCountSerializer(serializers.Serializer[Any]):
