@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     # Setting up the second factor (docs/security.md).
     path("security/", include("security.web_urls")),
+    # The staff's pages: queue, application page, physician reviews, dashboard (docs/staff.md).
+    path("staff/", include("staff.urls")),
     # The patient's pages: the application form at /apply/ and the private portal at /portal/.
     path("", include("portal.urls")),
     # Last: any other API address ending in a slash. One without it is left to handler404, so that

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -74,7 +75,7 @@ class SecondFactorEnrolmentMiddleware:
     After OTPMiddleware. Token logins never get this far: the token endpoint refuses them.
     """
 
-    ALLOWED_PREFIXES = ("/security/two-factor/", "/admin/logout/", "/static/", "/health/")
+    ALLOWED_PREFIXES = ("/security/two-factor/", "/admin/logout/", "/staff/logout/", "/static/", "/health/")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -89,5 +90,9 @@ class SecondFactorEnrolmentMiddleware:
                 return JsonResponse(
                     {"code": "enrolment_required", "message": "Set up your second factor first."}, status=403
                 )
-            return HttpResponseRedirect(reverse("two-factor-enrol"))
+            enrol = reverse("two-factor-enrol")
+            if request.path.startswith("/staff/"):
+                # Back to the staff page they asked for once the device is confirmed.
+                enrol = f"{enrol}?{urlencode({'next': request.get_full_path()})}"
+            return HttpResponseRedirect(enrol)
         return self.get_response(request)

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
@@ -26,12 +27,20 @@ def _qr_svg(url: str) -> str:
     return str(image.to_string(encoding="unicode"))
 
 
+def _after_enrolment(request: HttpRequest) -> str:
+    """The staff page the user was on (`next`), or the admin they came from."""
+    target = request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("admin:index")
+
+
 @never_cache
-@login_required(login_url="admin:login")
+@login_required
 def enrol(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if confirmed_device(user) is not None:
-        return HttpResponseRedirect(reverse("admin:index"))
+        return HttpResponseRedirect(_after_enrolment(request))
     # One pending device per user, kept until confirmed, so a reload shows the same key.
     device, _ = TOTPDevice.objects.get_or_create(user=user, confirmed=False, defaults={"name": DEVICE_NAME})
     error = ""
@@ -40,7 +49,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
-            return HttpResponseRedirect(reverse("admin:index"))
+            return HttpResponseRedirect(_after_enrolment(request))
         error = "That code did not match. Enter the code your app shows now."
     secret = device.config_url.split("secret=")[1].split("&")[0]
     context = {

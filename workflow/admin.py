@@ -26,8 +26,8 @@ from django_countries import countries
 from notifications.models import Notification
 from workflow import services
 from workflow.actors import Actor
-from workflow.admin_forms import OPERATION_FORMS, TRANSITION_FORMS, ServiceForm, transition_form
 from workflow.errors import Conflict, NotAllowed
+from workflow.forms import OPERATION_FORMS, TRANSITION_FORMS, ServiceForm, transition_form
 from workflow.models import (
     Application,
     ConsentDocument,

@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "workflow",
     "notifications",
     "portal",
+    # The staff's pages at /staff/ (SPEC §8), with htmx served from our static files.
+    "django_htmx",
+    "staff",
     # Login lockout (django-axes) and the protections of docs/security.md.
     "axes",
     "django_otp",
@@ -66,6 +69,7 @@ MIDDLEWARE = [
     "security.middleware.SecondFactorEnrolmentMiddleware",
     "security.middleware.SecurityHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as axes asks: turns a locked-out admin login into its "locked" answer.
     "axes.middleware.AxesMiddleware",
@@ -96,6 +100,10 @@ CONTENT_SECURITY_POLICY = {
 }
 
 ROOT_URLCONF = "config.urls"
+# Staff sign in on the staff pages and land on their queue (the admin keeps its own login page).
+LOGIN_URL = "staff:login"
+LOGIN_REDIRECT_URL = "staff:queue"
+LOGOUT_REDIRECT_URL = "staff:login"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 

@@ -1,4 +1,4 @@
-"""Forms of the admin's "Run a transition" page: each collects one service call's parameters.
+"""Forms that collect one service call's parameters: the staff pages' and the admin's "Run a transition" page.
 
 They parse what people type (quote lines, dates in the office's time); every rule about whether the
 call is allowed, and with what values, stays in `workflow.services`.
