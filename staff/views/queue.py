@@ -72,6 +72,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "query_without_sla": _query_without(request, "page", "sla"),
         "query_without_ordering": _query_without(request, "page", "ordering"),
         "now": now,
+        # One office's staff need no office column: it leaves room on a tablet.
+        "multi_office": len(offices) > 1,
     }
     status = 200 if valid else 400
     if request.htmx:  # type: ignore[attr-defined]
