@@ -210,6 +210,8 @@ AXES_COOLOFF_MESSAGE = (
     "Too many failed logins: this account or address is locked for a while. A manager can unlock it sooner."
 )
 AXES_SENSITIVE_PARAMETERS = ["password", "otp", "otp_token"]
+# A page, not a bare line of text, on the staff sign-in and the admin's (the API answers its own JSON).
+AXES_LOCKOUT_CALLABLE = "security.lockout.lockout_response"
 
 # The name the staff's authenticator apps show for our codes (docs/security.md).
 OTP_TOTP_ISSUER = "Clinic workflow"

@@ -62,7 +62,10 @@ def test_five_failures_lock_the_account_with_a_clear_message(delhi_coordinator):
         sign_in(client, "asha", password="wrong")
     locked = sign_in(client, "asha")  # the right password, too late
     assert locked.status_code == 429
-    assert "Too many failed logins" in locked.content.decode()
+    page = locked.content.decode()
+    assert "<h1>Signing in is locked for a while</h1>" in page
+    assert "Try again in 15 minutes." in page
+    assert "A manager can unlock it sooner." in page
     assert client.get("/staff/").status_code == 302
 
 
