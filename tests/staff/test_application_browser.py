@@ -53,7 +53,7 @@ def test_a_coordinator_filters_to_overdue_opens_the_application_replies_and_the_
     expect(reply_promise(page)).to_contain_text("IST")
     check_accessible(page, "application page")
     photograph(page, "application")
-    page.get_by_label("Body").first.fill("We have your records and will call you on Monday.")
+    page.get_by_label("Your reply").fill("We have your records and will call you on Monday.")
     page.get_by_role("button", name="Send the reply").click()
 
     expect(page.get_by_role("status").first).to_contain_text("Reply sent to the patient.")
@@ -140,7 +140,7 @@ def test_a_coordinator_is_never_offered_the_medical_review_and_is_refused_when_p
         }""",
         application.reference,
     )
-    page.get_by_label("Body").first.fill("ignored")
+    page.get_by_label("Your reply").fill("ignored")
     page.get_by_role("button", name="Send the reply").click()
 
     expect(page.get_by_role("status").first).to_contain_text("You cannot do this")
