@@ -31,7 +31,7 @@ from workflow import sla as sla_rules
 from workflow.actors import Actor
 from workflow.errors import ConditionsNotMet, Conflict, NotAllowed
 from workflow.forms import OPERATION_FORMS, TRANSITION_FORMS, ServiceForm, transition_form
-from workflow.models import Application, Message, TransitionLog
+from workflow.models import Application, Message, State, TransitionLog
 
 # Steps the page shows beside the timeline rather than among the next steps.
 CONVERSATION_ORDER = ("reply", "note", "record_inbound")
@@ -176,7 +176,9 @@ def _conflict(
     """Someone acted first: say who did what and when, and show the application as it is now."""
     current = _visible(request, application.reference)
     if current is None:
-        return not_found(request)
+        # Transferred out of the user's offices meanwhile: it has left their view.
+        messages.error(request, _("Someone acted first: %(reason)s") % {"reason": reason})
+        return HttpResponseRedirect(reverse("staff:queue"))
     latest = stale or _latest_change(current, since=seen, exclude_conversation=True)
     if latest is not None and (stale is not None or seen is not None):
         text = _("%(change)s while you were on this page.") % {"change": describe(latest, current.office)}
@@ -330,7 +332,7 @@ def _timeline(application: Application, history: list[TransitionLog]) -> list[di
                 "entry": entry,
                 "who": entry.actor_label,
                 "did": steps.did(entry.action),
-                "moved": entry.from_state and entry.from_state != entry.to_state,
+                "moved": _moved(entry),
                 "reason": entry.params.get("reason") or entry.params.get("review_notes") or entry.params.get("summary"),
                 "emails": emails.get(entry.pk, []),
             }
@@ -338,6 +340,14 @@ def _timeline(application: Application, history: list[TransitionLog]) -> list[di
     entries.extend({"kind": "email", "at": n.created_at, "emails": [n]} for n in loose)
     entries.sort(key=lambda item: item["at"])
     return entries
+
+
+def _moved(entry: TransitionLog) -> str:
+    """Medically reviewed → Quoted; empty when the step left the state as it was."""
+    if not entry.from_state or entry.from_state == entry.to_state:
+        return ""
+    labels = dict(State.choices)
+    return f"{labels.get(entry.from_state, entry.from_state)} → {labels.get(entry.to_state, entry.to_state)}"
 
 
 def _person(user: Any) -> str:

@@ -390,3 +390,29 @@ def test_staff_of_both_offices_act_on_either() -> None:
 
     assert response.status_code == 302
     assert Message.objects.filter(application=application, direction="internal", body="Seen from Delhi").exists()
+
+
+def test_a_step_on_an_application_transferred_away_meanwhile_lands_on_the_queue_with_why(
+    delhi_coordinator: User,
+) -> None:
+    application = submit()
+    seen = latest_history_id(application)
+    client = signed_in(delhi_coordinator)
+    assert post(client, application, "transfer", {"office": "europe"}).status_code == 302
+
+    response = post(client, application, "withdraw", {"reason": "Patient asked"}, seen=seen)
+
+    assert response.status_code == 404  # no longer theirs to see: not even that it moved
+    application.refresh_from_db()
+    assert application.state == State.RECEIVED
+
+
+def test_a_form_error_from_the_review_list_keeps_the_way_back(delhi_physician: User) -> None:
+    application = submit()
+
+    response = post(
+        signed_in(delhi_physician), application, "approve_review", {"review_notes": ""}, next="/staff/reviews/"
+    )
+
+    assert response.status_code == 400
+    assert 'name="next" value="/staff/reviews/"' in response.content.decode()

@@ -206,3 +206,31 @@ def test_the_reply_form_works_with_the_keyboard_alone(tab: Tab, delhi_coordinato
 
     expect(page.get_by_role("status").first).to_contain_text("Reply sent to the patient.")
     expect(reply_promise(page)).to_contain_text("No reply owed")
+
+
+def test_a_coordinator_is_not_shown_the_review_list_and_opening_it_says_whom_it_is_for(
+    tab: Tab, delhi_coordinator: User
+) -> None:
+    submit()
+    page = tab.sign_in(delhi_coordinator)
+    expect(page.get_by_role("link", name="Medical reviews")).to_have_count(0)
+
+    page.goto("/staff/reviews/")
+
+    expect(page.get_by_text("This list is for physicians")).to_be_visible()
+    check_accessible(page, "review list, not a physician")
+
+
+def test_a_discharged_application_shows_its_schedule_quote_consent_and_aftercare(
+    tab: Tab, delhi_coordinator: User
+) -> None:
+    application = advance(submit(), "discharged")
+    page = tab.sign_in(delhi_coordinator)
+    application_page(page, application)
+
+    expect(page.get_by_role("heading", name="Treatment schedule")).to_be_visible()
+    expect(page.get_by_role("heading", name="Aftercare")).to_be_visible()
+    expect(page.get_by_role("link", name="Download the signed PDF")).to_be_visible()
+    expect(page.locator('[data-step="record_monitoring_outcome"]')).to_have_count(1)
+    check_accessible(page, "application page, discharged")
+    photograph(page, "application-discharged")
