@@ -17,4 +17,10 @@ urlpatterns = [
     path("reviews/", reviews.reviews, name="reviews"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("applications/<str:reference>/", application.detail, name="application"),
+    path("applications/<str:reference>/do/<str:name>/", application.act, name="act"),
+    path("applications/<str:reference>/documents/<int:document_id>/", application.document, name="document"),
+    path(
+        "applications/<str:reference>/consent/<int:signature_id>/scan/", application.consent_scan, name="consent_scan"
+    ),
+    path("applications/<str:reference>/consent/<int:signature_id>/pdf/", application.consent_pdf, name="consent_pdf"),
 ]

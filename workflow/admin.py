@@ -391,7 +391,7 @@ class ApplicationAdmin(OfficeScopedAdmin[Application]):
             done = f"{_label(name).capitalize()}: done."
         elif action in OPERATION_FORMS:
             form = OPERATION_FORMS[action](request.POST, request.FILES, application=app, prefix=action)
-            key, done = action, OPERATION_FORMS[action].done
+            key, done = action, str(OPERATION_FORMS[action].done)
         else:
             self.message_user(request, "Nothing to do.", messages.WARNING)
             return HttpResponseRedirect(here)

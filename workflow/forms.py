@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import User
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from offices.models import Office
 from workflow import selectors, services
@@ -25,7 +26,7 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%
 class ServiceForm(forms.Form):
     """Bound to one application; `call` runs the service as `actor` with the cleaned data."""
 
-    done = "Done."
+    done = _("Done.")
 
     def __init__(self, *args: Any, application: Application, **kwargs: Any) -> None:
         self.application = application
@@ -49,11 +50,12 @@ class TransitionForm(ServiceForm):
 
 class ApproveReviewForm(TransitionForm):
     name = "approve_review"
-    review_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    review_notes = forms.CharField(label=_("Review notes"), widget=forms.Textarea(attrs={"rows": 3}))
     protocol = forms.JSONField(
+        label=_("Protocol"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text='Empty: the standard 7-day protocol. Else [{"day": 1, "activities": ["…"]}, …].',
+        help_text=_('Empty: the standard 7-day protocol. Else [{"day": 1, "activities": ["…"]}, …].'),
     )
 
     def call(self, actor: Actor) -> Any:
@@ -65,7 +67,7 @@ class ApproveReviewForm(TransitionForm):
 
 class DeclineForm(TransitionForm):
     name = "decline"
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def call(self, actor: Actor) -> Any:
         return services.application_decline(
@@ -75,7 +77,7 @@ class DeclineForm(TransitionForm):
 
 class WithdrawForm(TransitionForm):
     name = "withdraw"
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def call(self, actor: Actor) -> Any:
         return services.application_withdraw(
@@ -95,7 +97,9 @@ def parse_quote_lines(text: str) -> list[dict[str, Any]]:
         except InvalidOperation:
             value = None
         if not separator or value is None or not value.is_finite():
-            errors.append(f"Line {number}: write “description | amount”, e.g. “Hospital stay | 2100.00”.")
+            errors.append(
+                _("Line %(number)d: write “description | amount”, e.g. “Hospital stay | 2100.00”.") % {"number": number}
+            )
             continue
         items.append({"description": description.strip(), "amount": value})
     if errors:
@@ -106,12 +110,17 @@ def parse_quote_lines(text: str) -> list[dict[str, Any]]:
 class SendQuoteForm(TransitionForm):
     name: services.TransitionName = "send_quote"
     items = forms.CharField(
+        label=_("Items"),
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="One line item per line: description | amount, e.g. “7-day protocol | 4500.00”.",
+        help_text=_("One line item per line: description | amount, e.g. “7-day protocol | 4500.00”."),
     )
-    currency = forms.CharField(max_length=3, required=False, help_text="Empty: the office's currency.")
-    valid_until = forms.DateField(required=False, widget=DATE, help_text="Empty: 30 days from today.")
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    currency = forms.CharField(
+        label=_("Currency"), max_length=3, required=False, help_text=_("Empty: the office's currency.")
+    )
+    valid_until = forms.DateField(
+        label=_("Valid until"), required=False, widget=DATE, help_text=_("Empty: 30 days from today.")
+    )
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def clean_items(self) -> list[dict[str, Any]]:
         return parse_quote_lines(self.cleaned_data["items"])
@@ -152,8 +161,8 @@ class AdmitForm(TransitionForm):
 
 class DischargeForm(TransitionForm):
     name = "discharge"
-    discharge_date = forms.DateField(widget=DATE)
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    discharge_date = forms.DateField(label=_("Discharge date"), widget=DATE)
+    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -204,8 +213,10 @@ def transition_form(name: services.TransitionName, application: Application, *ar
 
 
 class AssignForm(ServiceForm):
-    done = "Assignment saved."
-    user = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="nobody")
+    done = _("Assignment saved.")
+    user = forms.ModelChoiceField(
+        label=_("Assign to"), queryset=User.objects.none(), required=False, empty_label=_("nobody")
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -222,8 +233,8 @@ class AssignForm(ServiceForm):
 
 
 class TransferForm(ServiceForm):
-    done = "Transferred."
-    office = forms.ModelChoiceField(queryset=Office.objects.none(), to_field_name="code")
+    done = _("Transferred.")
+    office = forms.ModelChoiceField(label=_("Office"), queryset=Office.objects.none(), to_field_name="code")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -237,8 +248,10 @@ class TransferForm(ServiceForm):
 
 
 class ReplyForm(ServiceForm):
-    done = "Reply sent to the patient."
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Emailed to the patient.")
+    done = _("Reply sent to the patient.")
+    body = forms.CharField(
+        label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 3}), help_text=_("Emailed to the patient.")
+    )
 
     def call(self, actor: Actor) -> Any:
         return services.message_post(
@@ -247,8 +260,10 @@ class ReplyForm(ServiceForm):
 
 
 class NoteForm(ServiceForm):
-    done = "Note saved."
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="For colleagues only.")
+    done = _("Note saved.")
+    body = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), help_text=_("For colleagues only.")
+    )
 
     def call(self, actor: Actor) -> Any:
         return services.message_post(
@@ -259,10 +274,14 @@ class NoteForm(ServiceForm):
 class InboundForm(ServiceForm):
     """A message the patient sent by phone or email: it opens a reply obligation if none is open."""
 
-    done = "Message from the patient recorded."
-    channel = forms.ChoiceField(choices=[(Message.Channel.PHONE, "Phone"), (Message.Channel.EMAIL, "Email")])
-    received_at = forms.DateTimeField(widget=DATETIME, help_text="In the office's local time.")
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    done = _("Message from the patient recorded.")
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=[(Message.Channel.PHONE, _("Phone")), (Message.Channel.EMAIL, _("Email"))]
+    )
+    received_at = forms.DateTimeField(
+        label=_("Received at"), widget=DATETIME, help_text=_("In the office's local time.")
+    )
+    body = forms.CharField(label=_("What the patient said"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def call(self, actor: Actor) -> Any:
         data = self.cleaned_data
@@ -278,15 +297,15 @@ class InboundForm(ServiceForm):
 class AcceptQuoteForm(ServiceForm):
     """The patient accepted the quote by phone or email; staff record it."""
 
-    done = "Quote acceptance recorded."
+    done = _("Quote acceptance recorded.")
 
     def call(self, actor: Actor) -> Any:
         return services.quote_accept(application=self.application, actor=actor)
 
 
 class AdmissionForm(ServiceForm):
-    done = "Admission date saved."
-    admission_date = forms.DateField(widget=DATE)
+    done = _("Admission date saved.")
+    admission_date = forms.DateField(label=_("Admission date"), widget=DATE)
 
     def call(self, actor: Actor) -> Any:
         return services.admission_schedule(
@@ -295,10 +314,10 @@ class AdmissionForm(ServiceForm):
 
 
 class PaperConsentForm(ServiceForm):
-    done = "Paper consent recorded."
-    signer_name = forms.CharField(max_length=200)
-    signed_at = forms.DateTimeField(widget=DATETIME, help_text="In the office's local time.")
-    scan = forms.FileField(help_text="The signed form: PDF, JPEG or PNG.")
+    done = _("Paper consent recorded.")
+    signer_name = forms.CharField(label=_("Signer name"), max_length=200)
+    signed_at = forms.DateTimeField(label=_("Signed at"), widget=DATETIME, help_text=_("In the office's local time."))
+    scan = forms.FileField(label=_("Scan"), help_text=_("The signed form: PDF, JPEG or PNG."))
 
     def call(self, actor: Actor) -> Any:
         data = self.cleaned_data
@@ -312,9 +331,9 @@ class PaperConsentForm(ServiceForm):
 
 
 class WithdrawConsentForm(ServiceForm):
-    done = "Consent withdrawal recorded."
-    signature = forms.ModelChoiceField(queryset=ConsentSignature.objects.none())
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    done = _("Consent withdrawal recorded.")
+    signature = forms.ModelChoiceField(label=_("Signature"), queryset=ConsentSignature.objects.none())
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -332,10 +351,11 @@ class WithdrawConsentForm(ServiceForm):
 class ChangeProtocolForm(ServiceForm):
     """The physician changes the protocol before admission; it starts as the one in force."""
 
-    done = "Protocol changed."
+    done = _("Protocol changed.")
     protocol = forms.JSONField(
+        label=_("Protocol"),
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text='The whole protocol: [{"day": 1, "activities": ["…"]}, …], days numbered from 1.',
+        help_text=_('The whole protocol: [{"day": 1, "activities": ["…"]}, …], days numbered from 1.'),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -349,9 +369,9 @@ class ChangeProtocolForm(ServiceForm):
 
 
 class CompleteTreatmentDayForm(ServiceForm):
-    done = "Treatment day marked done."
-    day = forms.TypedChoiceField(coerce=int, choices=())
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    done = _("Treatment day marked done.")
+    day = forms.TypedChoiceField(label=_("Day"), coerce=int, choices=())
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -373,7 +393,7 @@ class CompleteTreatmentDayForm(ServiceForm):
 class SendPortalLinkForm(ServiceForm):
     """Email the patient a fresh private link to their portal."""
 
-    done = "A fresh portal link was emailed to the patient."
+    done = _("A fresh portal link was emailed to the patient.")
 
     def call(self, actor: Actor) -> Any:
         return services.portal_link_send(application=self.application, actor=actor)
@@ -382,7 +402,7 @@ class SendPortalLinkForm(ServiceForm):
 class RevokePortalLinksForm(ServiceForm):
     """Revoke every live portal link, e.g. when an email went to a wrong address."""
 
-    done = "The patient's portal links were revoked."
+    done = _("The patient's portal links were revoked.")
 
     def call(self, actor: Actor) -> Any:
         return services.portal_links_revoke(application=self.application, actor=actor)
@@ -391,11 +411,14 @@ class RevokePortalLinksForm(ServiceForm):
 class MonitoringOutcomeForm(ServiceForm):
     """The outcome of a 24 h or 48 h check after discharge; a concern alerts the office's physicians."""
 
-    done = "Monitoring outcome recorded."
-    hours_after = forms.TypedChoiceField(coerce=int, choices=(), label="Check")
-    outcome = forms.ChoiceField(choices=MonitoringCheck.Outcome.choices)
+    done = _("Monitoring outcome recorded.")
+    hours_after = forms.TypedChoiceField(coerce=int, choices=(), label=_("Check"))
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=MonitoringCheck.Outcome.choices)
     note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Required for a concern."
+        label=_("Note"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=_("Required for a concern."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -421,16 +444,22 @@ class MonitoringOutcomeForm(ServiceForm):
 class PhoneAnswerForm(ServiceForm):
     """The follow-up questionnaire as the patient answered it on the phone; a second one is a new version."""
 
-    done = "Follow-up answer recorded."
-    months = forms.TypedChoiceField(coerce=int, choices=(), label="Review")
+    done = _("Follow-up answer recorded.")
+    months = forms.TypedChoiceField(coerce=int, choices=(), label=_("Review"))
     overall_change = forms.TypedChoiceField(
-        coerce=int, choices=QuestionnaireAnswer.OverallChange.choices, label="Overall change since treatment"
+        coerce=int, choices=QuestionnaireAnswer.OverallChange.choices, label=_("Overall change since treatment")
     )
-    fatigue = forms.IntegerField(min_value=0, max_value=10, help_text="0 none … 10 the worst imaginable")
-    joint_pain = forms.IntegerField(min_value=0, max_value=10, help_text="0 none … 10 the worst imaginable")
-    flares = forms.IntegerField(min_value=0, max_value=999, help_text="Since the last review")
-    current_medications = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    comments = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    fatigue = forms.IntegerField(
+        label=_("Fatigue"), min_value=0, max_value=10, help_text=_("0 none … 10 the worst imaginable")
+    )
+    joint_pain = forms.IntegerField(
+        label=_("Joint pain"), min_value=0, max_value=10, help_text=_("0 none … 10 the worst imaginable")
+    )
+    flares = forms.IntegerField(label=_("Flares"), min_value=0, max_value=999, help_text=_("Since the last review"))
+    current_medications = forms.CharField(
+        label=_("Current medications"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    comments = forms.CharField(label=_("Comments"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -453,9 +482,9 @@ class PhoneAnswerForm(ServiceForm):
 class DischargeDateForm(ServiceForm):
     """Correct the discharge date; the reviews not yet answered move with it."""
 
-    done = "Discharge date corrected; the unanswered reviews were recomputed."
-    discharge_date = forms.DateField(widget=DATE)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    done = _("Discharge date corrected; the unanswered reviews were recomputed.")
+    discharge_date = forms.DateField(label=_("Discharge date"), widget=DATE)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def call(self, actor: Actor) -> Any:
         data = self.cleaned_data

@@ -17,6 +17,7 @@ from django.utils import timezone
 from notifications.models import Notification
 from notifications.selectors import with_attachment_info
 from offices.models import Office
+from offices.roles import PHYSICIAN
 from workflow.actors import Actor
 from workflow.models import Application, FollowUpReview, Message, Quote, State, TransitionLog
 from workflow.sla import STATUSES, status_filter
@@ -161,3 +162,16 @@ def application_notifications(*, application: Application) -> list[Notification]
 
 def application_messages(*, application: Application) -> list[Message]:
     return list(Message.objects.filter(application=application).select_related("author").order_by("created_at", "id"))
+
+
+def applications_awaiting_review(*, actor: Actor) -> ApplicationQuerySet:
+    """The physician's review list: received applications of the offices where the actor is a physician,
+    most urgent reply first (the queue's order, index `queue_by_office_due`), with their office."""
+    offices = [office_id for office_id, role in actor.roles.items() if role == PHYSICIAN]
+    return (
+        Application.objects.visible_to(actor)
+        .filter(office_id__in=offices, state=State.RECEIVED)
+        .select_related("office", "assigned_to")
+        .prefetch_related("documents")
+        .order_by(*QUEUE_ORDERINGS["reply_due_at"])
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from pathlib import PurePath
 from typing import Any
 
 from django.http import FileResponse
@@ -29,7 +28,7 @@ from rest_framework.views import APIView
 from config.api import ErrorSerializer
 from notifications.models import Notification
 from security.tokens import ExpiringTokenAuthentication
-from workflow import consent_pdf, selectors, services
+from workflow import downloads, selectors, services
 from workflow.actors import Actor
 from workflow.api.serializers import (
     AdmissionInputSerializer,
@@ -541,14 +540,6 @@ class PortalLinkView(StaffView):
         return Response(PortalLinksRevokedSerializer({"revoked": count}).data)
 
 
-def attachment(file: Any, *, filename: str, content_type: str) -> FileResponse:
-    """A stored record for download only: never rendered inline, never sniffed, never cached."""
-    response = FileResponse(file.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 class DocumentDownloadView(StaffView):
     @extend_schema(
         operation_id="applications_document_download",
@@ -557,8 +548,7 @@ class DocumentDownloadView(StaffView):
     )
     def get(self, request: Request, reference: str, document_id: int) -> FileResponse:
         application = self.lookup(reference)
-        document = get_object_or_404(application.documents, pk=document_id)
-        return attachment(document.file, filename=document.original_name, content_type=document.content_type)
+        return downloads.document_download(get_object_or_404(application.documents, pk=document_id))
 
 
 class ConsentScanDownloadView(StaffView):
@@ -570,13 +560,7 @@ class ConsentScanDownloadView(StaffView):
     def get(self, request: Request, reference: str, signature_id: int) -> FileResponse:
         application = self.lookup(reference)
         signature = get_object_or_404(application.signatures.exclude(scan=""), pk=signature_id)
-        # Stored under a generated name whose extension was checked against the content at upload.
-        extension = PurePath(signature.scan.name or "").suffix.lstrip(".")
-        return attachment(
-            signature.scan,
-            filename=f"consent-{reference}-{signature.pk}.{extension}",
-            content_type=ALLOWED_EXTENSIONS.get(extension, "application/octet-stream"),
-        )
+        return downloads.consent_scan_download(signature)
 
 
 class ConsentPdfDownloadView(StaffView):
@@ -588,4 +572,4 @@ class ConsentPdfDownloadView(StaffView):
     def get(self, request: Request, reference: str, signature_id: int) -> FileResponse:
         application = self.lookup(reference)
         signature = get_object_or_404(application.signatures.exclude(pdf=""), pk=signature_id)
-        return attachment(signature.pdf, filename=consent_pdf.filename(signature), content_type="application/pdf")
+        return downloads.consent_pdf_download(signature)
