@@ -16,5 +16,6 @@ urlpatterns = [
     path("", queue.queue, name="queue"),
     path("reviews/", reviews.reviews, name="reviews"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/charts/<slug:name>.svg", dashboard.chart, name="dashboard_chart"),
     path("applications/<str:reference>/", application.detail, name="application"),
 ]
