@@ -35,11 +35,11 @@ def _style(colors: Sequence[str]) -> Style:
         transition="none",
         colors=tuple(colors),
         font_family=FONT,
-        title_font_size=18,
-        legend_font_size=14,
-        label_font_size=13,
-        major_label_font_size=13,
-        value_font_size=13,
+        title_font_size=17,
+        legend_font_size=15,
+        label_font_size=14,
+        major_label_font_size=14,
+        value_font_size=14,
         value_colors=("#ffffff",) * len(colors),
     )
 
@@ -75,16 +75,19 @@ def _config(title: str, colors: Sequence[str], **extra: Any) -> dict[str, Any]:
         "js": [],
         "disable_xml_declaration": True,
         "legend_at_bottom": True,
-        "legend_at_bottom_columns": 4,
+        "legend_at_bottom_columns": len(colors),
         "print_values": True,
         "value_formatter": lambda value: f"{value:g}" if value else "",
         "show_minor_y_labels": True,
         "min_scale": 1,
         "max_scale": 6,
-        "width": 800,
-        "height": 420,
+        "width": 640,
+        "height": 380,
         "margin": 16,
         "no_data_text": _("Nothing in this period"),
+        # Our labels are short; pygal's guess at their width cuts them ("2026-W…", "Closed unansw…").
+        "truncate_label": -1,
+        "truncate_legend": -1,
         **extra,
     }
 
@@ -96,11 +99,20 @@ def _integers_axis(total: int) -> dict[str, Any]:
 
 
 def sla_chart(rows: Sequence[dict[str, Any]], *, title: str) -> str:
-    """One bar per ISO week: the obligations opened, split into met, breached, pending, closed unanswered."""
+    """One bar per ISO week (its number as the label): the obligations opened, split into met, breached,
+    pending and closed unanswered."""
+    # Week numbers only ("W49"; the year is in the table): one label in four once there are many weeks.
+    sparse = {"x_labels_major_every": 4, "show_minor_x_labels": False} if len(rows) > 13 else {}
     chart = pygal.StackedBar(
-        **_config(title, (GREEN, RED, GREY, AMBER), **_integers_axis(max((r["opened"] for r in rows), default=0)))
+        **_config(
+            title,
+            (GREEN, RED, GREY, AMBER),
+            legend_at_bottom_columns=2,  # four names do not fit on one line
+            **sparse,
+            **_integers_axis(max((r["opened"] for r in rows), default=0)),
+        )
     )
-    chart.x_labels = [row["week"] for row in rows]
+    chart.x_labels = [row["week"].split("-")[-1] for row in rows]
     chart.add(_("Met"), [row["met"] for row in rows])
     chart.add(_("Breached"), [row["breached"] for row in rows])
     chart.add(_("Pending"), [row["pending"] for row in rows])

@@ -43,16 +43,15 @@ def at(text: str, tz: ZoneInfo = IST) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=tz)
 
 
-def received(when: str, *, office: str = "delhi", **details: Any) -> Application:
-    tz = IST if office == "delhi" else BERLIN
-    with time_machine.travel(at(when, tz), tick=False):
+def received(when: datetime, *, office: str = "delhi", **details: Any) -> Application:
+    with time_machine.travel(when, tick=False):
         extra = {"country": "DE"} if office == "europe" else {}
         return submit(office=office, **{**extra, **details})
 
 
-def reply(application: Application, when: str) -> None:
+def reply(application: Application, when: datetime) -> None:
     coordinator = office_staff(application.office)["coordinator"]
-    services.message_post(application=application, actor=coordinator, kind="reply", body="Hello", now=at(when))
+    services.message_post(application=application, actor=coordinator, kind="reply", body="Hello", now=when)
 
 
 def discharged_on(day: date) -> Application:
@@ -67,30 +66,37 @@ def discharged_on(day: date) -> Application:
     )
 
 
-def build_dataset(extra: int = 0) -> None:
+def build_dataset(extra: int = 0, *, weeks_later: int = 0) -> None:
     """Delhi: replies met, breached and pending across weeks, applications at several states, follow-up
     reviews answered, missed and pending. Europe: its own application, never to be seen from Delhi.
-    `extra` more Delhi applications make the dataset larger without changing its shape."""
-    quick = received("2026-11-23 10:00")
-    reply(quick, "2026-11-23 12:00")
-    late = received("2026-11-23 10:00")
-    reply(late, "2026-11-26 11:00")
-    received("2026-11-25 10:00")  # never answered: breached by now
-    received("2026-12-02 15:00")  # not yet due: pending
-    with time_machine.travel(at("2026-11-10 10:00"), tick=False):
+    `extra` more Delhi applications make the dataset larger without changing its shape; `weeks_later`
+    moves it all by whole weeks (the browser test puts it around today's date)."""
+    shift = timedelta(weeks=weeks_later)
+
+    def t(text: str, tz: ZoneInfo = IST) -> datetime:
+        return at(text, tz) + shift
+
+    quick = received(t("2026-11-23 10:00"))
+    reply(quick, t("2026-11-23 12:00"))
+    late = received(t("2026-11-23 10:00"))
+    reply(late, t("2026-11-26 11:00"))
+    received(t("2026-11-25 10:00"))  # never answered: breached by now
+    received(t("2026-12-02 15:00"))  # not yet due: pending
+    with time_machine.travel(t("2026-11-10 10:00"), tick=False):
         advance(submit(), "quoted")
-    with time_machine.travel(at("2026-11-04 10:00"), tick=False):
+    with time_machine.travel(t("2026-11-04 10:00"), tick=False):
         advance(submit(), "declined")
-    with time_machine.travel(at("2026-10-20 10:00"), tick=False):
+    with time_machine.travel(t("2026-10-20 10:00"), tick=False):
         advance(submit(), "withdrawn")
     for n in range(extra):
-        app = received(f"2026-11-{16 + n % 5:02d} 11:00", full_name=f"Extra {n}")
+        day = f"2026-11-{16 + n % 5:02d}"
+        app = received(t(f"{day} 11:00"), full_name=f"Extra {n}")
         if n % 2:
-            reply(app, f"2026-11-{16 + n % 5:02d} 15:00")
+            reply(app, t(f"{day} 15:00"))
     # Follow-up: the 1-month reviews fall due on 1 Nov (missed), 5 Nov (answered) and 25 Nov (pending).
-    missed = discharged_on(date(2026, 10, 1))
-    answered = discharged_on(date(2026, 10, 5))
-    discharged_on(date(2026, 10, 25))
+    missed = discharged_on(date(2026, 10, 1) + shift)
+    answered = discharged_on(date(2026, 10, 5) + shift)
+    discharged_on(date(2026, 10, 25) + shift)
     review = answered.reviews.get(months=1)
     services.review_answer_submit(
         review=review,
@@ -100,16 +106,16 @@ def build_dataset(extra: int = 0) -> None:
         channel="portal",
         now=datetime.combine(review.due_date, datetime.min.time(), tzinfo=IST).replace(hour=15),
     )
-    assert missed.reviews.get(months=1).due_date == date(2026, 11, 1)
-    follow_up_missed_sweep(NOW)
+    assert missed.reviews.get(months=1).due_date < (NOW + shift - timedelta(days=31)).date()
+    follow_up_missed_sweep(NOW + shift)
     # Europe, in the same weeks.
-    europe = received("2026-11-24 10:00", office="europe", full_name="Anna Berg")
+    europe = received(t("2026-11-24 10:00", BERLIN), office="europe", full_name="Anna Berg")
     services.message_post(
         application=europe,
         actor=office_staff(europe.office)["coordinator"],
         kind="reply",
         body="Hallo",
-        now=at("2026-11-24 11:00", BERLIN),
+        now=t("2026-11-24 11:00", BERLIN),
     )
 
 
@@ -375,7 +381,7 @@ def test_the_sla_chart_draws_the_tables_figures(client, delhi_coordinator, datas
     labels = [text.text for text in root.iterfind(".//svg:g[@class='axis x always_show']//svg:text", ns)] or [
         text.text for text in root.iterfind(".//svg:g[@class='axis x']//svg:text", ns)
     ]
-    assert labels == [row[0].split()[0] for row in rows]
+    assert labels == [row[0].split()[0].split("-")[1] for row in rows]  # "2026-W49 30 Nov – 6 Dec": "W49"
     # pygal writes each bar's value in its <desc class="value">: per series (met, breached, pending,
     # closed unanswered), one per week, in the table's order.
     series = [
