@@ -47,8 +47,8 @@ def test_a_manager_reads_the_dashboard_with_its_charts_loaded_and_no_policy_refu
     expect(page.get_by_role("heading", name="Delhi")).to_be_visible()
     expect(page.get_by_role("heading", name="Open work per person (managers only)")).to_be_visible()
     # Lazy images load once scrolled to: scroll each into view, then wait for all of them.
-    for image in page.locator("main img").all():
-        image.scroll_into_view_if_needed()
+    for element in page.locator("main img").all():
+        element.scroll_into_view_if_needed()
     page.wait_for_function("[...document.querySelectorAll('main img')].every(i => i.complete && i.naturalWidth > 0)")
     images = images_loaded(tab)
     assert len(images) == 3
