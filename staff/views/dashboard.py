@@ -189,6 +189,6 @@ def chart(request: HttpRequest, name: str) -> HttpResponse:
         f"'sha256-{base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()}'"
         for css in charts.stylesheets(svg)
     )
-    response["Content-Security-Policy"] = f"default-src 'none'; style-src {hashes}; frame-ancestors 'self'"
+    response["Content-Security-Policy"] = f"default-src 'none'; style-src {hashes}; frame-ancestors 'none'"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -413,3 +413,42 @@ def test_the_dashboard_runs_the_same_number_of_queries_whatever_the_data_size(
     assert Application.objects.count() > 40
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert dashboard(client).status_code == 200
+
+
+def test_a_week_starts_at_monday_midnight_in_the_offices_zone_across_the_clock_change(europe):
+    # Berlin leaves summer time on Sunday 25 October 2026. Monday 26 October, 00:30 in Berlin is still
+    # Sunday in UTC: it belongs to week 44, the week that Monday begins.
+    sunday_night = received(at("2026-10-25 23:30", BERLIN), office="europe", full_name="Late Sunday")
+    monday_early = received(at("2026-10-26 00:30", BERLIN), office="europe", full_name="Early Monday")
+    assert monday_early.received_at.astimezone(ZoneInfo("UTC")).date() == date(2026, 10, 25)
+    assert sunday_night.received_at < monday_early.received_at
+    weekly = {row["week"]: row for row in sla_report_weekly(offices=[europe], weeks=8, now=NOW)}
+    assert (weekly["2026-W43"]["opened"], weekly["2026-W44"]["opened"]) == (1, 1)
+    for row in weekly.values():
+        [report] = sla_report(offices=[europe], start=row["from"], end=row["to"], now=NOW)
+        assert row["opened"] == report["opened"]
+
+
+def test_a_manager_of_one_office_and_coordinator_of_another_sees_the_work_per_person_of_the_first_only(client, dataset):
+    user = make_staff("ravi", {"delhi": Membership.Role.MANAGER, "europe": Membership.Role.COORDINATOR})
+    html = dashboard(sign_in(client, user)).content.decode()
+    assert 'id="office-delhi"' in html and 'id="office-europe"' in html
+    assert html.count("data-manager-only") == 1
+    assert "Open applications in Delhi by assignee" in html
+    assert "Open applications in Europe by assignee" not in html
+
+
+def test_a_chart_runs_the_same_number_of_queries_whatever_the_data_size(
+    client, delhi_coordinator, django_assert_max_num_queries
+):
+    sign_in(client, delhi_coordinator)
+    build_dataset()
+    counts = {}
+    for name in ("sla", "funnel", "follow-up"):
+        with django_assert_max_num_queries(12) as queries:
+            assert chart(client, name, office="delhi").status_code == 200
+        counts[name] = len(queries.captured_queries)
+    build_dataset(extra=30)
+    for name in ("sla", "funnel", "follow-up"):
+        with django_assert_max_num_queries(counts[name]):
+            assert chart(client, name, office="delhi").status_code == 200
