@@ -16,6 +16,7 @@ urlpatterns = [
     path("", queue.queue, name="queue"),
     path("reviews/", reviews.reviews, name="reviews"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/charts/<slug:name>.svg", dashboard.chart, name="dashboard_chart"),
     path("applications/<str:reference>/", application.detail, name="application"),
     path("applications/<str:reference>/do/<str:name>/", application.act, name="act"),
     path("applications/<str:reference>/documents/<int:document_id>/", application.document, name="document"),

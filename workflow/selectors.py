@@ -1,17 +1,17 @@
-"""Reads of applications that more than one interface needs: the staff queue and the detail.
+"""Reads of applications that more than one interface needs: the staff queue, the detail, the dashboard.
 
 Every read is scoped to the actor's offices; another office's application does not exist for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -20,7 +20,8 @@ from offices.models import Office
 from offices.roles import PHYSICIAN
 from workflow.actors import Actor
 from workflow.models import Application, FollowUpReview, Message, Quote, State, TransitionLog
-from workflow.sla import STATUSES, status_filter
+from workflow.models.application import TERMINAL_STATES
+from workflow.sla import BREACHED, DUE_SOON, STATUSES, status_filter
 
 if TYPE_CHECKING:
     from offices.calendar import WorkingCalendar
@@ -175,3 +176,76 @@ def applications_awaiting_review(*, actor: Actor) -> ApplicationQuerySet:
         .prefetch_related("documents")
         .order_by(*QUEUE_ORDERINGS["reply_due_at"])
     )
+
+
+# The funnel's columns: the main path in order, then the two ways out of it.
+FUNNEL_STATES: tuple[str, ...] = (
+    State.RECEIVED,
+    State.MEDICALLY_REVIEWED,
+    State.QUOTED,
+    State.ADMITTED,
+    State.DISCHARGED,
+    State.IN_FOLLOW_UP,
+    State.COMPLETED,
+    State.DECLINED,
+    State.WITHDRAWN,
+)
+
+
+def application_funnel(*, actor: Actor, periods: Mapping[Office, tuple[date, date]]) -> dict[int, dict[str, int]]:
+    """Per office (id): how many of the applications received in its period (office-local days,
+    inclusive) stand in each state now, every state of `FUNNEL_STATES` present. One grouped query;
+    offices outside the actor's are left out.
+    """
+    visible = set(actor.office_ids)
+    offices = [office for office in periods if office.pk in visible]
+    funnel = {office.pk: dict.fromkeys(FUNNEL_STATES, 0) for office in offices}
+    if not offices:
+        return funnel
+    received = Q()
+    for office in offices:
+        start, end = periods[office]
+        received |= Q(
+            office_id=office.pk,
+            received_at__gte=datetime.combine(start, time.min, tzinfo=office.tz),
+            received_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=office.tz),
+        )
+    counts = (
+        Application.objects.visible_to(actor)
+        .filter(received)
+        .values("office_id", "state")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in counts:
+        funnel[row["office_id"]][row["state"]] = row["n"]
+    return funnel
+
+
+def open_work_by_assignee(*, actor: Actor, offices: Iterable[Office], now: datetime) -> list[dict[str, Any]]:
+    """Open applications per office and assignee (None: unassigned), with how many replies are overdue
+    or due soon; office code, then username, unassigned last. One grouped query.
+    """
+    office_ids = [office.pk for office in offices if office.pk in set(actor.office_ids)]
+    rows = (
+        Application.objects.visible_to(actor)
+        .filter(office_id__in=office_ids)
+        .exclude(state__in=TERMINAL_STATES)
+        .values("office__code", "assigned_to_id", "assigned_to__username")
+        .annotate(
+            open=Count("pk"),
+            overdue=Count("pk", filter=status_filter(BREACHED, now)),
+            due_soon=Count("pk", filter=status_filter(DUE_SOON, now)),
+        )
+        .order_by("office__code", F("assigned_to__username").asc(nulls_last=True))
+    )
+    return [
+        {
+            "office": row["office__code"],
+            "assignee": row["assigned_to__username"],
+            "open": row["open"],
+            "overdue": row["overdue"],
+            "due_soon": row["due_soon"],
+        }
+        for row in rows
+    ]
