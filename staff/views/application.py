@@ -361,7 +361,7 @@ def _person(user: Any) -> str:
 @staff_page
 def document(request: HttpRequest, reference: str, document_id: int) -> HttpResponse:
     application = _lookup(request, reference)
-    found = application.documents.filter(pk=document_id).first() if application else None
+    found = application.documents.exclude(file="").filter(pk=document_id).first() if application else None
     return _file(downloads.document_download(found)) if found else not_found(request)
 
 

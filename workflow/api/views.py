@@ -548,7 +548,8 @@ class DocumentDownloadView(StaffView):
     )
     def get(self, request: Request, reference: str, document_id: int) -> FileResponse:
         application = self.lookup(reference)
-        return downloads.document_download(get_object_or_404(application.documents, pk=document_id))
+        # An erased record's file is gone (workflow.services.privacy); its row stays.
+        return downloads.document_download(get_object_or_404(application.documents.exclude(file=""), pk=document_id))
 
 
 class ConsentScanDownloadView(StaffView):
