@@ -208,7 +208,7 @@ def text_columns() -> list[tuple[str, str, str]]:
 
 def found_in_database(needles: list[str]) -> set[tuple[str, str, str]]:
     """(table, column, needle) for every text, JSON or binary column holding a needle, any case."""
-    hits = set()
+    hits: set[tuple[str, str, str]] = set()
     with connection.cursor() as cursor:
         for table, column, data_type in text_columns():
             value = (
@@ -227,7 +227,7 @@ def found_in_database(needles: list[str]) -> set[tuple[str, str, str]]:
 
 
 def found_in_files(root: Path, needles: list[str]) -> set[tuple[str, str]]:
-    hits = set()
+    hits: set[tuple[str, str]] = set()
     for directory, _, names in os.walk(root):
         for name in names:
             path = Path(directory) / name
@@ -408,6 +408,10 @@ def url(app: Application, what: str) -> str:
     return f"/api/v1/applications/{app.reference}/{what}/"
 
 
+def zip_bytes(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
+
+
 def test_the_export_is_one_zip_with_the_manifest_the_records_and_the_signed_pdf(patient: Patient) -> None:
     app = patient.application
     response = client_for(manager_of(app).user).get(url(app, "export"))
@@ -416,7 +420,7 @@ def test_the_export_is_one_zip_with_the_manifest_the_records_and_the_signed_pdf(
     assert response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"] == f'attachment; filename="{app.reference}-export.zip"'
     assert response["Cache-Control"] == "no-store"
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    archive = zipfile.ZipFile(io.BytesIO(zip_bytes(response)))
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest["application"]["full_name"] == NAME
     assert manifest["application"]["email"] == EMAIL
@@ -452,12 +456,12 @@ def test_the_export_is_one_zip_with_the_manifest_the_records_and_the_signed_pdf(
 def test_a_file_missing_from_storage_is_named_in_the_export_not_a_server_error(patient: Patient) -> None:
     app = patient.application
     document = Document.objects.get(application=app)
-    document.file.storage.delete(document.file.name)
+    document.file.storage.delete(str(document.file.name))
 
     response = client_for(manager_of(app).user).get(url(app, "export"))
 
     assert response.status_code == 200
-    manifest = json.loads(zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).read("manifest.json"))
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(zip_bytes(response))).read("manifest.json"))
     assert manifest["documents"][0]["file"] is None
     assert manifest["missing_files"] == [{"what": f"document {document.pk}", "stored_name": document.file.name}]
 
