@@ -29,6 +29,7 @@ from notifications import delivery
 from notifications.models import Notification, NotificationAttachment
 from notifications.services import NOT_SENT_ERASED, notification_retry
 from offices.models import Office
+from tests.portal.conftest import patient_client
 from tests.workflow.conftest import TINY_PDF, advance, office_staff, submit
 from workflow import services
 from workflow.actors import Actor
@@ -393,6 +394,16 @@ def test_an_erased_patients_portal_links_open_nothing(patient: Patient) -> None:
 
     assert portal_link_resolve(token=patient.token, now=patient.erase_at) is None
     assert not PortalLink.objects.filter(application=patient.application, revoked_at__isnull=True).exists()
+
+
+def test_a_portal_session_opened_before_the_erasure_ends_with_it(media: Path) -> None:
+    app = submit()
+    client = patient_client(app)
+    assert client.get("/portal/").status_code == 200
+
+    privacy.application_erase(application=app, actor=manager_of(app), reason="Request", confirm=app.reference)
+
+    assert client.get("/portal/")["Location"] == "/portal/link/"
 
 
 # ---- the API ----
