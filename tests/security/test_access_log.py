@@ -10,7 +10,6 @@ from django.test import RequestFactory
 from security.access_log import access_log_for_application, record_denial, record_read
 from security.models import AccessLogEntry
 from tests.workflow.conftest import submit
-from workflow.models import Application
 
 pytestmark = pytest.mark.django_db
 
