@@ -29,6 +29,7 @@ Outcome = AccessLogEntry.Outcome
 RECORDED = "_access_log_recorded"
 # Longer than any reference (workflow: 20 characters); what someone typed is cut, not refused.
 REFERENCE_LENGTH = AccessLogEntry._meta.get_field("reference").max_length or 40
+WHAT_LENGTH = AccessLogEntry._meta.get_field("what").max_length or 40
 PATH_LENGTH = AccessLogEntry._meta.get_field("path").max_length or 300
 
 
@@ -56,7 +57,7 @@ def _entry(
         at=timezone.now(),
         user=user if signed_in else None,
         username=user.get_username() if signed_in else "",
-        what=what,
+        what=what[:WHAT_LENGTH],
         application_id=application.pk if application else None,
         reference=(application.reference if application else reference)[:REFERENCE_LENGTH],
         office_id=application.office_id if application else None,
@@ -122,6 +123,34 @@ def record_denial(
     entry.save(force_insert=True)
     setattr(_django_request(request), RECORDED, True)
     return entry
+
+
+def record_outcome(
+    *,
+    request: HttpRequest | Request,
+    status: int,
+    what: str,
+    channel: str,
+    application: Application | None = None,
+    reference: str | None = None,
+) -> AccessLogEntry | None:
+    """The rule of the interface hooks, given what a request answered.
+
+    A GET that served `application` with a 2xx is a read; a 403 is a refusal, and so is a 404 about
+    an application (found or only named by `reference`), not one about a page past a list's end.
+    Anything else (a write: the history has it; a 401: nobody to name) writes nothing, and nor does a
+    request that already has its row.
+    """
+    user: Any = getattr(request, "user", None)
+    if already_recorded(request) or user is None or not user.is_authenticated:
+        return None
+    about_one = application is not None or bool(reference)
+    if status == 403 or (status == 404 and about_one):
+        named = application or reference
+        return record_denial(request=request, reference_or_application=named, what=what, channel=channel, status=status)
+    if application is not None and request.method in ("GET", "HEAD") and 200 <= status < 300:
+        return record_read(request=request, application=application, what=what, channel=channel, status=status)
+    return None
 
 
 # ---- selectors ----
