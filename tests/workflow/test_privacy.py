@@ -29,6 +29,7 @@ from notifications import delivery
 from notifications.models import Notification, NotificationAttachment
 from notifications.services import NOT_SENT_ERASED, notification_retry
 from offices.models import Office
+from security.models import AccessLogEntry
 from tests.portal.conftest import patient_client
 from tests.workflow.conftest import TINY_PDF, advance, office_staff, submit
 from workflow import services
@@ -462,6 +463,28 @@ def test_the_export_is_one_zip_with_the_manifest_the_records_and_the_signed_pdf(
     attached = [a for n in manifest["notifications"] for a in n["attachments"]]
     assert {a["content_type"] for a in attached} >= {"application/pdf", "text/calendar"}
     assert all(archive.read(a["file"]) for a in attached)
+
+
+def test_the_export_lists_the_access_log_with_its_own_reading_and_the_erasure_adds_a_row(patient: Patient) -> None:
+    app = patient.application
+    manager = manager_of(app).user
+    assert manager is not None
+    client = client_for(manager)
+    assert client.get(f"/api/v1/applications/{app.reference}/").status_code == 200  # the detail: one read
+
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(zip_bytes(client.get(url(app, "export"))))).read("manifest.json"))
+    client.post(url(app, "erase"), {"reason": "Patient's request", "confirm": app.reference}, format="json")
+
+    assert [(e["what"], e["outcome"], e["user"]) for e in manifest["access_log"]] == [
+        ("detail", "read", manager.username),
+        ("export", "read", manager.username),
+    ]
+    rows = AccessLogEntry.objects.filter(application_id=app.pk).order_by("at", "id")
+    assert [(row.what, row.username, row.channel) for row in rows] == [
+        ("detail", manager.username, "api"),
+        ("export", manager.username, "api"),
+        ("erase", manager.username, "api"),
+    ]
 
 
 def test_a_file_missing_from_storage_is_named_in_the_export_not_a_server_error(patient: Patient) -> None:

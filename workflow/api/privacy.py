@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from security import access_log
 from workflow.api.views import StaffView, errors, validated
 from workflow.services import privacy, privacy_export
 
@@ -35,6 +36,8 @@ class EraseResultSerializer(serializers.Serializer[Any]):
 
 
 class ExportView(StaffView):
+    access_log_what = "export"
+
     @extend_schema(
         operation_id="applications_export",
         summary="Export everything about the patient as one ZIP (managers of the office)",
@@ -50,6 +53,8 @@ class ExportView(StaffView):
     def get(self, request: Request, reference: str) -> FileResponse:
         application = self.lookup(reference)
         privacy_export.export_permitted(application, self.actor)
+        # Before the manifest is built, so that the export lists its own reading too.
+        access_log.record_read(request=request, application=application, what="export", channel=access_log.Channel.API)
         out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - FileResponse closes it
         privacy_export.application_export(application=application, actor=self.actor, out=out)
         out.seek(0)
@@ -62,6 +67,8 @@ class ExportView(StaffView):
 
 
 class EraseView(StaffView):
+    access_log_what = "erase"
+
     @extend_schema(
         operation_id="applications_erase",
         summary="Erase (pseudonymise) the patient's personal data everywhere it is stored (managers of the office)",
@@ -77,4 +84,6 @@ class EraseView(StaffView):
         privacy.erase_permitted(application, self.actor)
         data = validated(EraseInputSerializer, request.data)
         erased = privacy.application_erase(application=application, actor=self.actor, **data)
+        # A write, which the log's hook leaves to the history; an erasure is recorded in both.
+        access_log.record_read(request=request, application=erased, what="erase", channel=access_log.Channel.API)
         return Response(EraseResultSerializer(erased).data)

@@ -19,12 +19,14 @@ from datetime import datetime
 from typing import IO, Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.fields.files import FieldFile
 
 from notifications.models import Notification
 from offices.roles import MANAGER
+from security.access_log import access_log_for_application
 from workflow.actors import Actor
 from workflow.errors import NotAllowed
 from workflow.models import Application, FollowUpReview
@@ -43,11 +45,16 @@ def export_permitted(application: Application, actor: Actor) -> None:
 
 def _value(instance: models.Model, field: models.Field[Any, Any]) -> Any:
     if isinstance(field, models.ForeignKey):
-        if field.related_model is User:
-            user = getattr(instance, field.name)
-            return user.get_username() if user is not None else None
-        if field.name == "office":
-            return getattr(instance, field.name).code
+        try:
+            if field.related_model is User:
+                user = getattr(instance, field.name)
+                return user.get_username() if user is not None else None
+            if field.name == "office":
+                office = getattr(instance, field.name)
+                return office.code if office is not None else None
+        except ObjectDoesNotExist:
+            # The access log keeps rows whose user or office is gone (no database constraint).
+            pass
         return getattr(instance, field.attname)
     value = getattr(instance, field.attname)
     if isinstance(value, FieldFile):
@@ -156,7 +163,7 @@ def _reviews(application: Application) -> list[dict[str, Any]]:
 
 
 def _access_log(application: Application) -> list[dict[str, Any]]:
-    return []
+    return [row(entry, exclude={"application"}) for entry in access_log_for_application(application)]
 
 
 def application_export(
