@@ -11,11 +11,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import smtplib
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -258,6 +260,15 @@ def reports(app: Application, now: datetime) -> tuple[Any, Any]:
 def test_after_erasure_no_text_column_of_any_table_and_no_stored_file_holds_the_patients_name_email_or_phone(
     patient: Patient, media: Path
 ) -> None:
+    # One email bounced: the SMTP server's refusal, quoting the address, is kept with the row.
+    app = patient.application
+    services.message_post(
+        application=app, actor=office_staff(app.office)["coordinator"], kind="reply", body="Hello", now=patient.erase_at
+    )
+    refused = smtplib.SMTPRecipientsRefused({EMAIL: (550, b"5.1.1 mailbox unavailable")})
+    with mock.patch.object(delivery.EmailMultiAlternatives, "send", side_effect=refused):
+        deliver_all(patient.erase_at)
+    assert Notification.objects.filter(status="failed", last_error__icontains=EMAIL).exists()
     before = found_in_database(NEEDLES)
     tables_before = {table for table, _, _ in before}
     # The search finds what it looks for: the patient is everywhere the services put them.

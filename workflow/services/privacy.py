@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 
 from notifications.models import Notification, NotificationAttachment
+from notifications.services import NOT_SENT_ERASED
 from offices.roles import MANAGER
 from workflow.actors import Actor
 from workflow.errors import AlreadyErased, NotAllowed, TreatmentOpen
@@ -45,8 +46,6 @@ from workflow.services.common import lock, now_or, record
 # What stands where personal text was: plain, so that a reader of the history or an email list sees
 # that something was erased, not that it was empty.
 ERASED = "[erased]"
-# Why a pending email was not sent (its row stays, failed, so the outbox says what happened to it).
-NOT_SENT = "Not sent: the patient's personal data was erased."
 # History parameters that hold text someone typed about the patient; everything else in them is
 # ids, codes, dates and numbers, which the audit trail keeps.
 FREE_TEXT_PARAMS = frozenset({"review_notes", "reason", "summary", "note", "notes"})
@@ -92,14 +91,17 @@ class Identifiers:
         # Longest first, so that the full name is replaced before its parts.
         return cls(tuple(sorted((v.strip() for v in found if v and v.strip()), key=len, reverse=True)))
 
+    def _pattern(self, value: str) -> re.Pattern[str]:
+        # Whole words only: a name part "Ann" is not in "annual".
+        return re.compile(rf"(?<!\w){re.escape(value)}(?!\w)", re.IGNORECASE)
+
     def scrub(self, text: str) -> str:
         for value in self.values:
-            text = re.sub(re.escape(value), ERASED, text, flags=re.IGNORECASE)
+            text = self._pattern(value).sub(ERASED, text)
         return text
 
     def found_in(self, text: str) -> bool:
-        lowered = text.lower()
-        return any(value.lower() in lowered for value in self.values)
+        return any(self._pattern(value).search(text) for value in self.values)
 
 
 def scrub_params(value: Any, identifiers: Identifiers, key: str | None = None) -> Any:
@@ -258,11 +260,18 @@ def _erased_if(text: str) -> str:
 def _erase_notifications(app: Application, *, email: str, identifiers: Identifiers, now: datetime) -> int:
     rows = Notification.objects.filter(application=app)
     # Not sent after the erasure: to the patient it would go to no one; to staff it would say nothing.
+    # The row stays, failed, so that the outbox says what happened to it.
     rows.filter(status=Notification.Status.PENDING).update(
-        status=Notification.Status.FAILED, last_error=NOT_SENT, next_attempt_at=None
+        status=Notification.Status.FAILED, last_error=NOT_SENT_ERASED, next_attempt_at=None
     )
-    for row in rows.only("pk", "audience", "dedup_key", "recipient_email"):
-        changes: dict[str, Any] = {"subject": ERASED, "body_text": ERASED, "body_html": ""}
+    for row in rows.only("pk", "audience", "dedup_key", "recipient_email", "last_error"):
+        changes: dict[str, Any] = {
+            "subject": ERASED,
+            "body_text": ERASED,
+            "body_html": "",
+            # An SMTP refusal quotes the address it refused.
+            "last_error": identifiers.scrub(row.last_error),
+        }
         if row.audience == Notification.Audience.PATIENT:
             changes["recipient_email"] = email
             # The key ends with the recipient's address (notifications.services._create).
