@@ -32,7 +32,8 @@ class AccessLoggedAdmin(admin.ModelAdmin[Any]):
     offices, which the admin answers with a redirect to its index ("does not exist"), is a 404 refusal
     naming the application asked for; a PermissionDenied a 403."""
 
-    access_log_what = "detail"
+    # The access log's `what`: by default `detail` for an application, else the model's name (quote…).
+    access_log_what: str | None = None
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
         obj = super().get_object(request, object_id, from_field)
@@ -43,9 +44,8 @@ class AccessLoggedAdmin(admin.ModelAdmin[Any]):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         parent = super().change_view
-        return self.logged(
-            request, object_id, self.access_log_what, lambda: parent(request, object_id, form_url, extra_context)
-        )
+        what = self.access_log_what or ("detail" if self.model is Application else str(self.opts.model_name))
+        return self.logged(request, object_id, what, lambda: parent(request, object_id, form_url, extra_context))
 
     def logged(self, request: HttpRequest, object_id: str, what: str, view: Callable[[], HttpResponse]) -> HttpResponse:
         """Run a view about one row and record what it answered."""

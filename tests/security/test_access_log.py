@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.color import no_style
 from django.db import DatabaseError, connection, transaction
 from django.db.models import CharField, TextField
 from django.test import Client, RequestFactory
@@ -18,7 +19,7 @@ from rest_framework.test import APIClient
 from security.access_log import access_log_for_application, record_denial, record_read
 from security.models import AccessLogEntry
 from tests.workflow.conftest import TINY_PDF, submit
-from workflow.models import Application
+from workflow.models import Application, TransitionLog
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +116,17 @@ def test_an_update_or_a_delete_on_the_table_is_refused_by_the_database(statement
         cursor.execute(statement)
 
     assert AccessLogEntry.objects.get().what == "detail"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_test_runners_flush_still_empties_the_table(delhi_coordinator):
+    """pytest-django ends a transactional test with a flush, which is TRUNCATE in PostgreSQL."""
+    record_read(request=a_request(delhi_coordinator), application=submit(), what="detail", channel="api")
+
+    connection.ops.execute_sql_flush(connection.ops.sql_flush(no_style(), [AccessLogEntry._meta.db_table]))
+
+    assert not AccessLogEntry.objects.exists()
 
 
 @pytest.mark.postgres
@@ -317,6 +329,15 @@ def test_opening_an_application_in_the_admin_is_one_read_as_each_role(request, r
     assert web(user).get(admin_change(application)).status_code == 200
 
     assert rows() == [(user.username, "admin", "read", "detail", 200, application.reference)]
+    assert AccessLogEntry.objects.get().client_address == DELHI_ADDRESS
+
+
+def test_opening_a_row_of_an_application_in_the_admin_is_a_read_of_that_application(delhi_manager, application):
+    entry = TransitionLog.objects.filter(application=application).first()
+
+    assert web(delhi_manager).get(reverse("admin:workflow_transitionlog_change", args=[entry.pk])).status_code == 200
+
+    assert rows() == [("meera", "admin", "read", "transitionlog", 200, application.reference)]
 
 
 def test_another_offices_application_in_the_admin_is_one_404_refusal(europe_manager, application):
