@@ -21,6 +21,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -408,13 +409,20 @@ def test_an_erased_patients_portal_links_open_nothing(patient: Patient) -> None:
     assert not PortalLink.objects.filter(application=patient.application, revoked_at__isnull=True).exists()
 
 
-def test_a_portal_session_opened_before_the_erasure_ends_with_it(media: Path) -> None:
+def test_a_portal_session_opened_before_the_erasure_ends_with_it_and_its_drafts_are_deleted(media: Path) -> None:
     app = submit()
     client = patient_client(app)
     assert client.get("/portal/").status_code == 200
+    other = patient_client(submit())
+    # What a patient drafts in the questionnaire waits in their session.
+    session = client.session
+    session["portal.questionnaire"] = {"review": 1, "answers": {"comments": "a draft about me"}}
+    session.save()
 
     privacy.application_erase(application=app, actor=manager_of(app), reason="Request", confirm=app.reference)
 
+    assert not Session.objects.filter(session_key=session.session_key).exists()
+    assert Session.objects.filter(session_key=other.session.session_key).exists()
     assert client.get("/portal/")["Location"] == "/portal/link/"
 
 

@@ -42,6 +42,7 @@ from workflow.models import (
     TreatmentDay,
 )
 from workflow.services.common import lock, now_or, record
+from workflow.signals import patient_erased
 
 # What stands where personal text was: plain, so that a reader of the history or an email list sees
 # that something was erased, not that it was empty.
@@ -183,6 +184,7 @@ def application_erase(
         counts = _pseudonymise(app, identifiers, now=now)
         app.refresh_from_db()
         record(app, action="erase", actor=actor, at=now, params={"reason": reason, **counts, "files": len(files)})
+        patient_erased.send(sender=Application, application=app, now=now)
         # Last, inside the transaction: if a deletion fails, the erasure rolls back and can be run
         # again (after a commit a failure would leave files no row points at, behind an erased_at).
         for file in files:
