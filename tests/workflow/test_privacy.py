@@ -308,6 +308,26 @@ def test_the_sla_and_outcome_reports_give_the_same_figures_before_and_after_an_e
     assert reports(app, patient.erase_at) == before
 
 
+def test_an_open_reply_promise_is_closed_unanswered_by_the_erasure_and_the_other_figures_stay(media: Path) -> None:
+    app = submit(now=T0)
+    coordinator = office_staff(app.office)["coordinator"]
+    services.message_post(application=app, actor=coordinator, kind="reply", body="Hi", now=T0 + timedelta(hours=1))
+    services.message_receive(application=app, actor=Actor.patient(), body="A question", now=T0 + timedelta(hours=2))
+    now = T0 + timedelta(hours=3)
+    office = [app.office]
+    before = sla_report(offices=office, start=T0.date(), end=T0.date(), now=now)[0]
+
+    privacy.application_erase(application=app, actor=manager_of(app), reason="Request", confirm=app.reference, now=now)
+
+    after = sla_report(offices=office, start=T0.date(), end=T0.date(), now=now)[0]
+    assert (before["pending"], before["closed_unanswered"]) == (1, 0)
+    assert (after["pending"], after["closed_unanswered"]) == (0, 1)
+    unchanged = ("opened", "met", "breached", "percent_met", "median_reply_hours", "p90_reply_hours")
+    assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
+    app.refresh_from_db()
+    assert app.reply_due_at is None
+
+
 def test_the_erasure_keeps_states_dates_scores_and_the_audit_trail(patient: Patient) -> None:
     app = patient.application
     history_before = list(

@@ -36,12 +36,14 @@ from workflow.models import (
     PortalLink,
     QuestionnaireAnswer,
     Quote,
+    QuoteItem,
     Reminder,
     State,
     TransitionLog,
     TreatmentDay,
 )
 from workflow.services.common import lock, now_or, record
+from workflow.services.obligations import close_obligations
 from workflow.signals import patient_erased
 
 # What stands where personal text was: plain, so that a reader of the history or an email list sees
@@ -240,6 +242,10 @@ def _pseudonymise(app: Application, identifiers: Identifiers, *, now: datetime) 
         extension = document.original_name.rsplit(".", 1)[-1].lower() if "." in document.original_name else "bin"
         Document.objects.filter(pk=document.pk).update(original_name=f"document-{document.pk}.{extension[:8]}")
     Quote.objects.filter(application=app).exclude(notes="").update(notes=ERASED)
+    for item in QuoteItem.objects.filter(quote__application=app).only("pk", "description"):
+        # Priced lines ("Protocol for Priya Sharma"): the amounts stay for the books.
+        if identifiers.found_in(item.description):
+            QuoteItem.objects.filter(pk=item.pk).update(description=identifiers.scrub(item.description))
     TreatmentDay.objects.filter(application=app).exclude(notes="").update(notes=ERASED)
     MonitoringCheck.objects.filter(application=app).exclude(note="").update(note=ERASED)
     counts["notifications"] = _erase_notifications(app, email=email, identifiers=identifiers, now=now)
@@ -248,6 +254,9 @@ def _pseudonymise(app: Application, identifiers: Identifiers, *, now: datetime) 
     counts["portal_links_revoked"] = PortalLink.objects.filter(application=app, revoked_at__isnull=True).update(
         revoked_at=now
     )
+    # Nobody can answer an erased patient (workflow.services.rules.NEEDS_PATIENT): an open promise would
+    # only breach and escalate. Closed unanswered, as a terminal state closes it; met and breached stay.
+    counts["obligations_closed"] = close_obligations(app, at=now)
     Reminder.objects.filter(application=app, sent_at__isnull=True, cancelled_at__isnull=True).update(
         cancelled_at=now, cancel_reason="erased"
     )
