@@ -272,6 +272,7 @@ WORKFLOW_FIELDS = (
     "discharge_date",
     "discharge_summary",
     "closed_at",
+    "erased_at",
     "privacy_notice_version",
     "privacy_consent_at",
 )

@@ -163,7 +163,8 @@ def _reviews(application: Application) -> list[dict[str, Any]]:
 
 
 def _access_log(application: Application) -> list[dict[str, Any]]:
-    return [row(entry, exclude={"application"}) for entry in access_log_for_application(application)]
+    # Who read the record, when and how; not the staff's own addresses, which are theirs, not the patient's.
+    return [row(entry, exclude={"application", "client_address"}) for entry in access_log_for_application(application)]
 
 
 def application_export(
