@@ -248,12 +248,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Swagger UI would otherwise send the schema to an outside validator.
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
-    "ENUM_NAME_OVERRIDES": {
-        "TransitionNameEnum": "workflow.services.transitions.TRANSITION_NAMES",
-        # Two fields named `outcome`: a monitoring check's and an access-log row's.
-        "MonitoringOutcomeEnum": "workflow.models.aftercare.MonitoringCheck.Outcome",
-        "AccessLogOutcomeEnum": "security.models.AccessLogEntry.Outcome",
-    },
+    "ENUM_NAME_OVERRIDES": {"TransitionNameEnum": "workflow.services.transitions.TRANSITION_NAMES"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         # The 400, 404 and 415 that DRF answers on any operation of a kind (config/schema.py).
