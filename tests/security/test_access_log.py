@@ -102,6 +102,17 @@ def test_the_rows_of_an_application_are_listed_oldest_first_for_the_export(delhi
     assert [entry.what for entry in access_log_for_application(application)] == ["detail", "history"]
 
 
+@pytest.mark.postgres
+def test_the_rows_of_an_application_are_read_through_their_index(delhi_coordinator):
+    application = submit()
+    record_read(request=a_request(delhi_coordinator), application=application, what="detail", channel="api")
+    with connection.cursor() as cursor:
+        # A test table is tiny: without this the planner would rightly read it whole.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+
+    assert "access_log_by_application" in access_log_for_application(application).explain()
+
+
 # ---- append-only in PostgreSQL ----
 
 
