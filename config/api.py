@@ -73,7 +73,8 @@ def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, workflow_errors.ConditionsNotMet):
         return ConditionsNotMet(str(exc), unmet=exc.unmet)
     if isinstance(exc, workflow_errors.Conflict):
-        return Conflict(str(exc))
+        # The domain's own code when it has a more precise one than `conflict` (`already_erased`, …).
+        return Conflict(str(exc), code=exc.code)
     if isinstance(exc, DjangoValidationError):
         # The services raise a dict of field -> messages; anything else is about the whole input.
         return exceptions.ValidationError(get_error_detail(exc))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 from offices.api import OfficeListView, ReplyDueView
+from security.access_log_api import AccessLogView
 
 urlpatterns = [
     path("auth/", include("security.urls")),
@@ -10,4 +11,5 @@ urlpatterns = [
     path("offices/<slug:code>/reply-due/", ReplyDueView.as_view(), name="office-reply-due"),
     path("", include("workflow.api.urls")),
     path("notifications/", include("notifications.urls")),
+    path("access-log/", AccessLogView.as_view(), name="access-log"),
 ]

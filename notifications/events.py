@@ -67,6 +67,9 @@ def portal_context(application: Application, kind: str, now: datetime) -> dict[s
     from workflow.services.portal import portal_url_for  # the workflow services import this module
 
     landing = LANDINGS.get(kind, "status")
+    if application.erased_at is not None:
+        # Its email is withheld (notifications.services): no link to open an erased record.
+        return {"portal_url": "", "portal_landing": landing}
     return {"portal_url": portal_url_for(application, now=now, landing=landing), "portal_landing": landing}
 
 

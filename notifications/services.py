@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 # A file to send with an email: its name, MIME type and content.
 Attachment = tuple[str, str, bytes]
 
+# Why an email to a patient whose data was erased is on record but never sent.
+NOT_SENT_ERASED = "Not sent: the patient's personal data was erased."
+
 
 def _render(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str, str]:
     with translation.override(language):
@@ -63,6 +66,9 @@ def _create(
     attachments: Sequence[Attachment] = (),
 ) -> Notification:
     recipient = f"user-{user.pk}" if user is not None else email.lower()
+    # The patient's data was erased (workflow.services.privacy): the row records that a step would
+    # have written to them, and nothing goes out.
+    withheld = user is None and application is not None and application.erased_at is not None
     subject, text, html = _render(kind, language, {**_base_context(application), **context})
     office = application.office if application is not None else None
     sender = f"{office.name} clinic office <{office.email}>" if office else settings.DEFAULT_FROM_EMAIL
@@ -87,6 +93,7 @@ def _create(
                 "reply_to": office.email if office else "",
                 "not_before": not_before,
                 "created_at": now,
+                **({"status": Notification.Status.FAILED, "last_error": NOT_SENT_ERASED} if withheld else {}),
             },
         )
         if created:
@@ -100,7 +107,7 @@ def _create(
                 )
                 for name, content_type, content in attachments
             )
-    if created:
+    if created and not withheld:
         # robust: the event has committed; a failure to hand the row to Celery must not turn the
         # caller's success into an error (the relay sweep publishes it later).
         transaction.on_commit(lambda: relay.kick([notification.pk]), robust=True)
@@ -198,6 +205,8 @@ def notification_retry(*, notification: Notification | int, actor: Actor, now: d
         assert row.application is not None  # noqa: S101 - the office filter excludes rows without one
         if actor.role_in(row.application.office_id) != MANAGER:
             raise NotAllowed("Only a manager of the office can send a failed notification again.")
+        if row.application.erased_at is not None and row.audience == Notification.Audience.PATIENT:
+            raise Conflict("The patient's personal data was erased: nothing is sent to them any more.")
         if row.status != Notification.Status.FAILED:
             raise Conflict(f"Only a failed notification can be sent again; this one is {row.status}.")
         Notification.objects.filter(pk=row.pk).update(

@@ -8,3 +8,9 @@ class PortalConfig(AppConfig):
 
     name = "portal"
     verbose_name = "Patient portal"
+
+    def ready(self) -> None:
+        from portal.erasure import end_patient_sessions
+        from workflow.signals import patient_erased
+
+        patient_erased.connect(end_patient_sessions, dispatch_uid="portal.end_patient_sessions")

@@ -24,3 +24,84 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"token {self.pk} of {self.user_id}"
+
+
+class AccessLogEntry(models.Model):
+    """One staff read of an application's personal data, or one refusal (SPEC §11), written by
+    `security.access_log`. Append-only: in PostgreSQL a trigger refuses UPDATE and DELETE
+    (migration 0002), and the admin offers no change.
+
+    It names the application by reference only, never by anything about the patient, so that an
+    erasure leaves nothing personal here. Its foreign keys have no database constraint and do
+    nothing on delete: a cascade or SET NULL would be an UPDATE or DELETE the trigger refuses, and a
+    constraint would block deleting an office or a user (tests, a closed office). The snapshots
+    (`username`, `reference`) keep the row readable when its targets are gone.
+    """
+
+    class Outcome(models.TextChoices):
+        READ = "read"
+        DENIED = "denied"
+
+    class Channel(models.TextChoices):
+        WEB = "web", "staff pages"
+        API = "api", "REST API"
+        ADMIN = "admin", "admin"
+
+    at = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    username = models.CharField(max_length=150, blank=True)
+    # A short code of what was read or refused: detail, documents, document, history, messages, export…
+    what = models.CharField(max_length=40)
+    application = models.ForeignKey(
+        "workflow.Application",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    # The reference asked for: an application's, or whatever was typed when none has it.
+    reference = models.CharField(max_length=40, blank=True)
+    # The application's office at the time: whose managers read the row.
+    office = models.ForeignKey(
+        "offices.Office",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    # The HTTP status answered: 200 for a read, 403 or 404 for a refusal.
+    status = models.PositiveSmallIntegerField()
+    client_address = models.CharField(max_length=64, blank=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # Without the query string: a search box's text may be a patient's name.
+    path = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "access log entry"
+        verbose_name_plural = "access log"
+        indexes = [
+            # access_log_for_application (the data-protection export) and the `application` filter.
+            models.Index(fields=["application", "at"], name="access_log_by_application"),
+            # The managers' list (admin, GET /api/v1/access-log/): their offices, newest first.
+            models.Index(fields=["office", "-at"], name="access_log_by_office"),
+            # The `user` filter of that list, and the rows of refusals with no application.
+            models.Index(fields=["user", "-at"], name="access_log_by_user"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.username or "unknown"
+        return f"{who} {self.outcome} {self.what} {self.reference or '-'} at {self.at:%Y-%m-%d %H:%M}"

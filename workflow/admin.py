@@ -24,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 from django_countries import countries
 
 from notifications.models import Notification
+from security.access_log_admin import AccessLoggedAdmin
 from workflow import services
 from workflow.actors import Actor
 from workflow.errors import Conflict, NotAllowed
@@ -64,8 +65,11 @@ def may_view_workflow(request: HttpRequest) -> bool:
     return bool(user.is_active and user.is_staff and actor_for(request).office_ids)
 
 
-class OfficeScopedAdmin(admin.ModelAdmin[M]):
-    """Read access from office membership (SPEC §1), rows limited to the caller's offices."""
+class OfficeScopedAdmin(AccessLoggedAdmin, admin.ModelAdmin[M]):
+    """Read access from office membership (SPEC §1), rows limited to the caller's offices.
+
+    Opening a row's page is written to the access log (AccessLoggedAdmin, docs/security.md).
+    """
 
     office_field = "office"  # the lookup from the model to its office
 
@@ -268,6 +272,7 @@ WORKFLOW_FIELDS = (
     "discharge_date",
     "discharge_summary",
     "closed_at",
+    "erased_at",
     "privacy_notice_version",
     "privacy_consent_at",
 )
@@ -364,6 +369,9 @@ class ApplicationAdmin(OfficeScopedAdmin[Application]):
         ]
 
     def workflow_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self.logged(request, object_id, "workflow", lambda: self._workflow_view(request, object_id))
+
+    def _workflow_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         app = self.get_object(request, unquote(object_id))
         if app is None or not self.has_view_permission(request, app):
             raise Http404("No application with this id is visible to you.")

@@ -25,3 +25,15 @@ class ConditionsNotMet(Conflict):
     def __init__(self, unmet: list[str]) -> None:
         self.unmet = unmet
         super().__init__("Not yet possible: " + "; ".join(unmet) + ".")
+
+
+class AlreadyErased(Conflict):
+    """The patient's personal data was erased before: a second erasure changes nothing (409)."""
+
+    code = "already_erased"
+
+
+class TreatmentOpen(Conflict):
+    """The patient is in treatment, or about to be: their record cannot be erased now (409)."""
+
+    code = "treatment_open"

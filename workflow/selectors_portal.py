@@ -84,7 +84,10 @@ def portal_application(*, application_id: int) -> Application | None:
 
 
 def portal_session_valid(*, application_id: int, opened_at: datetime) -> bool:
-    """A portal session dies when staff revoke the application's links after it was opened (SPEC §7)."""
+    """A portal session dies when staff revoke the application's links after it was opened (SPEC §7),
+    and when the patient's data is erased (which revokes them too, but a session may outlive its link)."""
+    if Application.objects.filter(pk=application_id, erased_at__isnull=False).exists():
+        return False
     return not PortalLink.objects.filter(application_id=application_id, revoked_at__gte=opened_at).exists()
 
 

@@ -248,7 +248,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Swagger UI would otherwise send the schema to an outside validator.
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
-    "ENUM_NAME_OVERRIDES": {"TransitionNameEnum": "workflow.services.transitions.TRANSITION_NAMES"},
+    "ENUM_NAME_OVERRIDES": {
+        "TransitionNameEnum": "workflow.services.transitions.TRANSITION_NAMES",
+        # The access log's `outcome` and `channel`, beside the monitoring check's and the message's.
+        "OutcomeEnum": "workflow.models.MonitoringCheck.Outcome",
+        "AccessLogOutcomeEnum": "security.models.AccessLogEntry.Outcome",
+        "AccessLogChannelEnum": "security.models.AccessLogEntry.Channel",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         # The 400, 404 and 415 that DRF answers on any operation of a kind (config/schema.py).

@@ -25,7 +25,7 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from notifications.models import Notification
 from staff import steps
 from staff.templatetags.staff_tags import office_time
-from staff.views.common import page, staff_page
+from staff.views.common import page, served, staff_page
 from workflow import downloads, selectors, services
 from workflow import sla as sla_rules
 from workflow.actors import Actor
@@ -45,9 +45,10 @@ def not_found(request: HttpRequest) -> HttpResponse:
 
 def _visible(request: HttpRequest, reference: str) -> Application | None:
     try:
-        return selectors.application_get(actor=request.actor, reference=reference)  # type: ignore[attr-defined]
+        found = selectors.application_get(actor=request.actor, reference=reference)  # type: ignore[attr-defined]
     except Application.DoesNotExist:
-        return None
+        found = None
+    return served(request, found)
 
 
 @require_GET
@@ -361,7 +362,7 @@ def _person(user: Any) -> str:
 @staff_page
 def document(request: HttpRequest, reference: str, document_id: int) -> HttpResponse:
     application = _lookup(request, reference)
-    found = application.documents.filter(pk=document_id).first() if application else None
+    found = application.documents.exclude(file="").filter(pk=document_id).first() if application else None
     return _file(downloads.document_download(found)) if found else not_found(request)
 
 
@@ -388,6 +389,7 @@ def _file(response: FileResponse) -> HttpResponse:
 
 def _lookup(request: HttpRequest, reference: str) -> Application | None:
     try:
-        return selectors.application_lookup(actor=request.actor, reference=reference)  # type: ignore[attr-defined]
+        found = selectors.application_lookup(actor=request.actor, reference=reference)  # type: ignore[attr-defined]
     except Application.DoesNotExist:
-        return None
+        found = None
+    return served(request, found)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from workflow.api import aftercare, reports, views
+from workflow.api import aftercare, privacy, reports, views
 
 APPLICATION = "applications/<str:reference>/"
 
@@ -64,6 +64,8 @@ urlpatterns: list[URLPattern] = [
         name="application-review-answer",
     ),
     path(f"{APPLICATION}discharge-date/", aftercare.DischargeDateView.as_view(), name="application-discharge-date"),
+    path(f"{APPLICATION}export/", privacy.ExportView.as_view(), name="application-export"),
+    path(f"{APPLICATION}erase/", privacy.EraseView.as_view(), name="application-erase"),
     path("reports/sla/", reports.SlaReportView.as_view(), name="report-sla"),
     path("reports/follow-up/", reports.FollowUpReportView.as_view(), name="report-follow-up"),
     path(

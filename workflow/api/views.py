@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 
 from config.api import ErrorSerializer
 from notifications.models import Notification
+from security import access_log
 from security.tokens import ExpiringTokenAuthentication
 from workflow import downloads, selectors, services
 from workflow.actors import Actor
@@ -89,21 +90,46 @@ class IsOfficeStaff(BasePermission):
 
 
 class StaffView(APIView):
+    """A staff endpoint. Its answer is written to the access log here (docs/security.md): a GET that
+    served an application looked up through `lookup` or `detail` is a read; a 403, or a 404 about an
+    application, is a refusal naming the application or the reference asked for."""
+
     # Token first, so that a request without credentials gets 401 with WWW-Authenticate, not 403.
     authentication_classes = [ExpiringTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, IsOfficeStaff]
+    # The access log's `what` for this endpoint; by default its URL name.
+    access_log_what: ClassVar[str | None] = None
+    # The application this request served, for the access log.
+    served: Application | None = None
 
     @cached_property
     def actor(self) -> Actor:
         return Actor.staff(self.request.user)
 
     def lookup(self, reference: str) -> Application:
-        return selectors.application_lookup(actor=self.actor, reference=reference)
+        self.served = selectors.application_lookup(actor=self.actor, reference=reference)
+        return self.served
 
     def detail(self, reference: str, *, status_code: int = status.HTTP_200_OK) -> Response:
-        application = selectors.application_get(actor=self.actor, reference=reference)
+        application = self.served = selectors.application_get(actor=self.actor, reference=reference)
         context = {"now": timezone.now(), "calendars": {}, "actor": self.actor}
         return Response(ApplicationDetailSerializer(application, context=context).data, status=status_code)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        self.record_access(request, response.status_code, kwargs.get("reference"))
+        return response
+
+    def record_access(self, request: Request, status_code: int, reference: str | None) -> None:
+        match = request.resolver_match
+        access_log.record_outcome(
+            request=request,
+            status=status_code,
+            what=self.access_log_what or (match.url_name if match else None) or "api",
+            channel=access_log.Channel.API,
+            application=self.served,
+            reference=reference,
+        )
 
 
 def validated(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
@@ -127,6 +153,8 @@ class QueuePagination(PageNumberPagination):
 
 class ApplicationCollectionView(StaffView):
     """GET: the staff queue. POST: the public intake form (anyone; staff may also set `received_at`)."""
+
+    access_log_what = "queue"
 
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     pagination_class = QueuePagination
@@ -183,6 +211,8 @@ class ApplicationCollectionView(StaffView):
 
 
 class ApplicationDetailView(StaffView):
+    access_log_what = "detail"
+
     @extend_schema(
         operation_id="applications_retrieve",
         summary="One application, with the transitions the caller may run now",
@@ -339,6 +369,8 @@ class UnknownTransitionView(StaffView):
 
 
 class HistoryView(StaffView):
+    access_log_what = "history"
+
     @extend_schema(
         operation_id="applications_history",
         summary="The timeline: every transition and action, in order, with who did it",
@@ -355,6 +387,8 @@ class HistoryView(StaffView):
 
 
 class NotificationsView(StaffView):
+    access_log_what = "notifications"
+
     @extend_schema(
         operation_id="applications_notifications",
         summary="Every email about this application (staff alerts included) and its delivery status",
@@ -367,6 +401,8 @@ class NotificationsView(StaffView):
 
 
 class MessagesView(StaffView):
+    access_log_what = "messages"
+
     @extend_schema(
         operation_id="applications_messages_list",
         summary="The conversation with the patient, and internal notes",
@@ -541,6 +577,8 @@ class PortalLinkView(StaffView):
 
 
 class DocumentDownloadView(StaffView):
+    access_log_what = "document"
+
     @extend_schema(
         operation_id="applications_document_download",
         summary="Download one uploaded medical record (as an attachment)",
@@ -548,10 +586,13 @@ class DocumentDownloadView(StaffView):
     )
     def get(self, request: Request, reference: str, document_id: int) -> FileResponse:
         application = self.lookup(reference)
-        return downloads.document_download(get_object_or_404(application.documents, pk=document_id))
+        # An erased record's file is gone (workflow.services.privacy); its row stays.
+        return downloads.document_download(get_object_or_404(application.documents.exclude(file=""), pk=document_id))
 
 
 class ConsentScanDownloadView(StaffView):
+    access_log_what = "consent_scan"
+
     @extend_schema(
         operation_id="applications_consent_scan_download",
         summary="Download the scan of a consent form signed on paper (as an attachment)",
@@ -564,6 +605,8 @@ class ConsentScanDownloadView(StaffView):
 
 
 class ConsentPdfDownloadView(StaffView):
+    access_log_what = "consent_pdf"
+
     @extend_schema(
         operation_id="applications_consent_pdf_download",
         summary="Download the PDF of what the patient signed in the portal (as an attachment)",

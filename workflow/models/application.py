@@ -143,6 +143,9 @@ class Application(ConcurrentTransitionMixin, models.Model):
     # 48 h after discharge `start_follow_up` runs by itself (SPEC §3): swept by beat, not a countdown.
     follow_up_due_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The patient's personal data was pseudonymised (workflow.services.privacy): no email goes to them
+    # any more, and a second erasure is refused.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

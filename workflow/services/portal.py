@@ -65,7 +65,12 @@ def portal_link_resolve(*, token: str, now: datetime) -> Application | None:
         return None
     link = (
         PortalLink.objects.select_related("application__office")
-        .filter(token_sha256=_digest(token), revoked_at__isnull=True, expires_at__gt=now)
+        .filter(
+            token_sha256=_digest(token),
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+            application__erased_at__isnull=True,
+        )
         .first()
     )
     if link is None:

@@ -154,6 +154,30 @@ ACTIONS: dict[str, Action] = {
 }
 ACTION_NAMES = tuple(ACTIONS)
 
+# What needs the patient's identity or writes to them: refused once their data is erased
+# (workflow.services.privacy). Notes, assignment, transfer and the aftercare records stay possible.
+NEEDS_PATIENT = frozenset(
+    {
+        "reply",
+        "record_inbound",
+        "update_details",
+        "accept_quote",
+        "schedule_admission",
+        "record_paper_consent",
+        "sign_consent",
+        "answer_questionnaire",
+        "record_phone_answer",
+        "send_portal_link",
+    }
+)
+ERASED_MESSAGE = "The patient's personal data was erased: nothing more can be written to or about them."
+
+
+def _check(application: Application, name: str, now: datetime) -> str | None:
+    if application.erased_at is not None and name in NEEDS_PATIENT:
+        return ERASED_MESSAGE
+    return ACTIONS[name].check(application, now)
+
 
 def _permitted(application: Application, actor: Actor, action: Action) -> bool:
     if actor.kind == "patient":
@@ -167,7 +191,7 @@ def check_action(application: Application, actor: Actor, name: str, *, now: date
     action = ACTIONS[name]
     if not _permitted(application, actor, action):
         raise NotAllowed(f"Your role in this office does not allow this: {action.label.lower()}.")
-    reason = action.check(application, now)
+    reason = _check(application, name, now)
     if reason is not None:
         raise Conflict(reason)
 
@@ -178,5 +202,5 @@ def available_actions(application: Application, actor: Actor, *, now: datetime |
     return [
         name
         for name, action in ACTIONS.items()
-        if _permitted(application, actor, action) and action.check(application, moment) is None
+        if _permitted(application, actor, action) and _check(application, name, moment) is None
     ]
