@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 
 from config.api import ErrorSerializer
 from notifications.models import Notification
+from security.idempotency import idempotent
 from security.tokens import ExpiringTokenAuthentication
 from workflow import downloads, selectors, services
 from workflow.actors import Actor
@@ -66,7 +67,9 @@ ERROR_DESCRIPTIONS = {
     403: "Not an office staff member, or the role in this office does not allow it.",
     404: "No such application in the caller's offices.",
     409: "Not possible from the current state (`conflict`), a condition is missing (`conditions_not_met`, "
-    "with `unmet`), or a concurrent change won.",
+    "with `unmet`), a concurrent change won, or a request with the same `Idempotency-Key` is still running "
+    "(`in_progress`).",
+    422: "The `Idempotency-Key` was already used with a different request (`idempotency_key_reused`).",
     429: "Too many requests; `retry_after` says how many seconds to wait.",
 }
 
@@ -169,9 +172,10 @@ class ApplicationCollectionView(StaffView):
                 IntakeReceiptSerializer,
                 description="Anonymous: these fields only. Staff of the handling office: the full ApplicationDetail.",
             ),
-            **errors(400, 401, 429),
+            **errors(400, 401, 409, 422, 429),
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = validated(IntakeInputSerializer, request.data)
         actor = self.actor if self.actor.is_staff_member else Actor.patient()
@@ -200,7 +204,8 @@ class TransitionView(StaffView):
 
 
 def transition_schema(name: str, description: str, request: type[serializers.Serializer[Any]] | None) -> Any:
-    codes = (400, 401, 403, 404, 409) if request else (401, 403, 404, 409)
+    # 400 and 422 for every one: an invalid or reused Idempotency-Key, with a body or without.
+    codes = (400, 401, 403, 404, 409, 422)
     return extend_schema(
         operation_id=f"applications_transition_{name}",
         summary=f"Run `{name}`",
@@ -212,6 +217,7 @@ def transition_schema(name: str, description: str, request: type[serializers.Ser
 
 class ApproveReviewView(TransitionView):
     @transition_schema("approve_review", "Physician: received → medically_reviewed.", ApproveReviewInputSerializer)
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         data = self.input(ApproveReviewInputSerializer)
         services.application_approve_review(
@@ -225,6 +231,7 @@ class ApproveReviewView(TransitionView):
 
 class DeclineView(TransitionView):
     @transition_schema("decline", "Physician: received → declined.", DeclineInputSerializer)
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         data = self.input(DeclineInputSerializer)
         services.application_decline(application=self.lookup(reference), actor=self.actor, reason=data["reason"])
@@ -233,6 +240,7 @@ class DeclineView(TransitionView):
 
 class SendQuoteView(TransitionView):
     @transition_schema("send_quote", "Coordinator or manager: medically_reviewed → quoted.", SendQuoteInputSerializer)
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         data = self.input(SendQuoteInputSerializer)
         services.application_send_quote(
@@ -252,6 +260,7 @@ class ReviseQuoteView(TransitionView):
         "Coordinator or manager: quoted → quoted; supersedes the quote.",
         ReviseQuoteInputSerializer,
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         data = self.input(ReviseQuoteInputSerializer)
         services.application_revise_quote(
@@ -272,6 +281,7 @@ class AdmitView(TransitionView):
         "today and a signature of the current consent version.",
         None,
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         services.application_admit(application=self.lookup(reference), actor=self.actor)
         return self.detail(reference)
@@ -281,6 +291,7 @@ class DischargeView(TransitionView):
     @transition_schema(
         "discharge", "Physician, coordinator or manager: admitted → discharged.", DischargeInputSerializer
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         data = self.input(DischargeInputSerializer)
         services.application_discharge(
@@ -294,6 +305,7 @@ class DischargeView(TransitionView):
 
 class StartFollowUpView(TransitionView):
     @transition_schema("start_follow_up", "Coordinator or manager: discharged → in_follow_up.", None)
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         services.application_start_follow_up(application=self.lookup(reference), actor=self.actor)
         return self.detail(reference)
@@ -301,6 +313,7 @@ class StartFollowUpView(TransitionView):
 
 class CompleteView(TransitionView):
     @transition_schema("complete", "Manager: in_follow_up → completed.", None)
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         services.application_complete(application=self.lookup(reference), actor=self.actor)
         return self.detail(reference)
@@ -312,6 +325,7 @@ class WithdrawView(TransitionView):
         "Coordinator or manager: received, medically_reviewed, quoted → withdrawn.",
         WithdrawInputSerializer,
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         data = self.input(WithdrawInputSerializer)
         services.application_withdraw(application=self.lookup(reference), actor=self.actor, reason=data["reason"])
@@ -380,8 +394,9 @@ class MessagesView(StaffView):
         operation_id="applications_messages_create",
         summary="Reply to the patient (emailed; answers the reply promise) or add an internal note",
         request=MessageInputSerializer,
-        responses={201: MessageSerializer, **errors(400, 401, 403, 404)},
+        responses={201: MessageSerializer, **errors(400, 401, 403, 404, 409, 422)},
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         application = self.lookup(reference)
         data = validated(MessageInputSerializer, request.data)
