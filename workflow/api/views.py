@@ -6,11 +6,12 @@ ValidationError (400) and DoesNotExist (404), and `config.api.exception_handler`
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +23,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, BaseThrottle
+from rest_framework.throttling import AnonRateThrottle, BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from config.api import ErrorSerializer
@@ -122,6 +123,36 @@ class IntakeThrottle(AnonRateThrottle):
     scope = "intake"
 
 
+class IntakeEmailThrottle(SimpleRateThrottle):
+    """A patient's intake, per patient email address whatever the client address: each application emails an
+    acknowledgement there, so rotating addresses must not let anyone mail a stranger without limit.
+
+    Checked once the submission is well-formed (before the intake service, so a refused one stores nothing):
+    a patient correcting a typo on the form is not counted against their address. The cache key holds a
+    digest of the address, never the address itself.
+    """
+
+    scope = "intake_email"
+
+    def __init__(self, email: str) -> None:
+        super().__init__()
+        self.email = normalised_email(email)
+
+    def get_cache_key(self, request: Request | HttpRequest, view: APIView | None) -> str | None:
+        if not self.email:
+            return None
+        digest = hashlib.sha256(self.email.encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+    def refused(self, request: Request | HttpRequest) -> bool:
+        return not self.allow_request(request, None)  # type: ignore[arg-type]  # reads neither
+
+
+def normalised_email(email: str) -> str:
+    """The address as the throttle counts it: `Priya@Example.org ` and `priya@example.org` are one patient."""
+    return "".join(str(email or "").split()).casefold()
+
+
 class QueuePagination(PageNumberPagination):
     page_size = 25
     page_size_query_param = "page_size"
@@ -179,6 +210,12 @@ class ApplicationCollectionView(StaffView):
     def post(self, request: Request) -> Response:
         data = validated(IntakeInputSerializer, request.data)
         actor = self.actor if self.actor.is_staff_member else Actor.patient()
+        if actor.kind == "patient":
+            email_throttle = IntakeEmailThrottle(data["email"])
+            if email_throttle.refused(request):
+                raise exceptions.Throttled(
+                    email_throttle.wait(), detail="There have been too many applications with this email address."
+                )
         application = services.application_submit(actor=actor, **data)
         if actor.kind == "user" and application.office_id in actor.office_ids:
             return self.detail(application.reference, status_code=status.HTTP_201_CREATED)
