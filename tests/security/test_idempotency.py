@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,8 +10,6 @@ import pytest
 import requests
 import time_machine
 from django.contrib.auth.models import User
-from django.core.servers.basehttp import ThreadedWSGIServer
-from django.test.testcases import LiveServerThread, _StaticFilesHandler
 from rest_framework.test import APIClient
 
 from notifications.models import Notification
@@ -269,28 +266,6 @@ def test_the_schema_documents_the_header_on_every_acting_post(db):
         headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
         assert headers == ["Idempotency-Key"], path
         assert {"409", "422"} <= set(operation["responses"]), path
-
-
-class RoomyServer(ThreadedWSGIServer):
-    # Thirty clients connect at once; with Django's backlog of 10 the kernel turns some of them away.
-    request_queue_size = 64
-
-
-class RoomyServerThread(LiveServerThread):
-    server_class = RoomyServer
-
-
-@pytest.fixture
-def threaded_server(transactional_db: None) -> Iterator[str]:
-    """A threaded server in this process: one thread, and one PostgreSQL connection, per request."""
-    thread = RoomyServerThread("127.0.0.1", _StaticFilesHandler)
-    thread.daemon = True
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-    yield f"http://127.0.0.1:{thread.port}"
-    thread.terminate()
 
 
 @pytest.mark.postgres

@@ -236,6 +236,14 @@ class ApplicationDetailView(StaffView):
 class TransitionView(StaffView):
     """A transition's endpoint: validate its parameters, run its service, answer with the detail."""
 
+    name: TransitionName
+
+    def lookup(self, reference: str) -> Application:
+        application = super().lookup(reference)
+        # The read is fresh: a refusal it already shows is answered without the service's row lock.
+        services.transition_precheck(application=application, name=self.name, actor=self.actor)
+        return application
+
     def input(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
         return validated(serializer_class, self.request.data)
 
@@ -253,6 +261,8 @@ def transition_schema(name: str, description: str, request: type[serializers.Ser
 
 
 class ApproveReviewView(TransitionView):
+    name = "approve_review"
+
     @transition_schema("approve_review", "Physician: received → medically_reviewed.", ApproveReviewInputSerializer)
     @idempotent
     def post(self, request: Request, reference: str) -> Response:
@@ -267,6 +277,8 @@ class ApproveReviewView(TransitionView):
 
 
 class DeclineView(TransitionView):
+    name = "decline"
+
     @transition_schema("decline", "Physician: received → declined.", DeclineInputSerializer)
     @idempotent
     def post(self, request: Request, reference: str) -> Response:
@@ -276,6 +288,8 @@ class DeclineView(TransitionView):
 
 
 class SendQuoteView(TransitionView):
+    name = "send_quote"
+
     @transition_schema("send_quote", "Coordinator or manager: medically_reviewed → quoted.", SendQuoteInputSerializer)
     @idempotent
     def post(self, request: Request, reference: str) -> Response:
@@ -292,6 +306,8 @@ class SendQuoteView(TransitionView):
 
 
 class ReviseQuoteView(TransitionView):
+    name = "revise_quote"
+
     @transition_schema(
         "revise_quote",
         "Coordinator or manager: quoted → quoted; supersedes the quote.",
@@ -312,6 +328,8 @@ class ReviseQuoteView(TransitionView):
 
 
 class AdmitView(TransitionView):
+    name = "admit"
+
     @transition_schema(
         "admit",
         "Coordinator or manager: quoted → admitted. Needs an accepted quote, an admission date on or before "
@@ -325,6 +343,8 @@ class AdmitView(TransitionView):
 
 
 class DischargeView(TransitionView):
+    name = "discharge"
+
     @transition_schema(
         "discharge", "Physician, coordinator or manager: admitted → discharged.", DischargeInputSerializer
     )
@@ -341,6 +361,8 @@ class DischargeView(TransitionView):
 
 
 class StartFollowUpView(TransitionView):
+    name = "start_follow_up"
+
     @transition_schema("start_follow_up", "Coordinator or manager: discharged → in_follow_up.", None)
     @idempotent
     def post(self, request: Request, reference: str) -> Response:
@@ -349,6 +371,8 @@ class StartFollowUpView(TransitionView):
 
 
 class CompleteView(TransitionView):
+    name = "complete"
+
     @transition_schema("complete", "Manager: in_follow_up → completed.", None)
     @idempotent
     def post(self, request: Request, reference: str) -> Response:
@@ -357,6 +381,8 @@ class CompleteView(TransitionView):
 
 
 class WithdrawView(TransitionView):
+    name = "withdraw"
+
     @transition_schema(
         "withdraw",
         "Coordinator or manager: received, medically_reviewed, quoted → withdrawn.",
