@@ -3,9 +3,10 @@
 Through HTTP against a real server process (gunicorn, as in production: `--workers 3`), with the
 clients in another process so that neither the driver nor the clients take the server's CPU:
 
-1. the baseline: 50 uncontended transitions (`approve_review` on 50 applications), back to back;
+1. the baselines: 50 uncontended transitions (`approve_review` on 50 applications), back to back;
+   and the race's own 50 requests (one approval, then 49 refusals) on another application, back to back;
 2. 50 concurrent `approve_review` on one application: exactly 1 × 200, 49 × 409, no 5xx, and all 50
-   done within `CONTENDED_RATIO` × the baseline (no lock convoy behind the winner);
+   done within `CONTENDED_RATIO` × either baseline (no lock convoy behind the winner);
 3. the server CPU of a refused transition (a 409) beside the floor: the same URL shape with an
    unknown transition name (a 404 after the same authentication and middleware, no service);
 4. 50 concurrent anonymous intakes for one office: 50 distinct, gap-free references.
@@ -161,6 +162,7 @@ def main() -> int:
         token = token_issue(user=physician)
         uncontended = [submit(email=f"solo{i}@example.org") for i in range(CONCURRENT)]
         contended = submit(email="everyone@example.org")
+        serial = submit(email="one-at-a-time@example.org")
         reviewed = advance(submit(email="reviewed@example.org"), "medically_reviewed")
         connection.close()
         server = start_server(database_url)
@@ -173,6 +175,8 @@ def main() -> int:
         run_client({**plan, "mode": "concurrent", "calls": [transition(reviewed)] * 12})
 
         baseline = run_client({**plan, "mode": "sequential", "calls": [transition(app) for app in uncontended]})
+        # The same 50 requests as the race (one approval, then 49 refusals), one after the other.
+        in_a_row = run_client({**plan, "mode": "sequential", "calls": [transition(serial)] * CONCURRENT})
         race = run_client({**plan, "mode": "concurrent", "calls": [transition(contended)] * CONCURRENT})
 
         cpu: dict[str, float] = {}
@@ -190,6 +194,7 @@ def main() -> int:
         print(f"{'case':<52} {'answers':<22} {'seconds':>8}")
         for label, result in (
             ("50 uncontended approve_review, back to back", baseline),
+            ("the race's 50 requests, back to back", in_a_row),
             ("50 concurrent approve_review on one application", race),
             ("50 concurrent intakes, one office", intakes),
         ):
@@ -201,18 +206,21 @@ def main() -> int:
 
         if statuses(baseline) != {200: CONCURRENT}:
             failures.append(f"the uncontended transitions answered {statuses(baseline)}")
+        if statuses(in_a_row) != {200: 1, 409: CONCURRENT - 1}:
+            failures.append(f"the same requests back to back answered {statuses(in_a_row)}")
         if statuses(race) != {200: 1, 409: CONCURRENT - 1}:
             failures.append(f"the contended transitions answered {statuses(race)}, not 1 × 200 and 49 × 409")
         references = sorted(body["reference"] for status, body in intakes["answers"] if status == 201)
         year = references[0].split("-")[1] if references else ""
         # The office's sequence started with the applications loaded above, all in Delhi (routed by country).
-        first = CONCURRENT + 3
+        first = CONCURRENT + 4
         gap_free = [f"DEL-{year}-{n:05d}" for n in range(first, first + CONCURRENT)]
         if references != gap_free:
             failures.append(f"the intakes' references are not {gap_free[0]}…{gap_free[-1]} without gaps: {references}")
 
         ratios = [
             ("contended / uncontended time", race["elapsed"] / baseline["elapsed"], CONTENDED_RATIO),
+            ("contended / the same requests back to back", race["elapsed"] / in_a_row["elapsed"], CONTENDED_RATIO),
             ("refused transition / floor CPU", cpu["refusal"] / cpu["floor"], REFUSAL_CPU_RATIO),
         ]
         for label, ratio, allowed in ratios:
