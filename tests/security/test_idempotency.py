@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -304,3 +305,66 @@ def test_thirty_concurrent_quote_revisions_with_one_key_write_one_quote_and_one_
     assert Quote.objects.filter(application=app).count() == quotes_before + 1
     assert Notification.objects.filter(application=app, kind="quote_revised").count() == emails_before + 1
     assert TransitionLog.objects.filter(application=app, action="revise_quote").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_second_request_waits_for_the_first_with_its_key_and_then_gets_a_409_in_progress(
+    settings, monkeypatch, delhi_coordinator
+):
+    from django.db import connection, transaction
+
+    from workflow.services import actions
+
+    settings.IDEMPOTENCY_WAIT_SECONDS = 1
+    app = submit()
+    release = threading.Event()
+    original = actions.record
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        release.wait(timeout=20)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(actions, "record", held)
+    body = {"kind": "reply", "body": "Your physician has the records."}
+    first: list[Any] = []
+
+    def send_first() -> None:
+        try:
+            first.append(post(staff_client(delhi_coordinator), messages_url(app), body, "slow"))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=send_first)
+    thread.start()
+    try:
+        # The first has its key inserted and holds the application's row (it stops in `record`).
+        for _ in range(1000):
+            with transaction.atomic():
+                if not Application.objects.filter(pk=app.pk).select_for_update(skip_locked=True).exists():
+                    break
+            time.sleep(0.01)
+        second = post(staff_client(delhi_coordinator), messages_url(app), body, "slow")
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    third = post(staff_client(delhi_coordinator), messages_url(app), body, "slow")
+
+    assert second.status_code == 409
+    assert second.json()["code"] == "in_progress"
+    assert first[0].status_code == 201
+    assert (third.status_code, third.json()) == (201, first[0].json())
+    assert Message.objects.filter(application=app, direction="outbound").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_scheduled_jobs_sweep_expired_keys(frozen, delhi_coordinator):
+    from config import scheduling
+
+    app = submit(now=NOW)
+    post(staff_client(delhi_coordinator), messages_url(app), {"kind": "note", "body": "x"}, "k")
+
+    results = scheduling.run_all(NOW + timedelta(hours=25))
+
+    assert results["idempotency_sweep"] == 1
+    assert not IdempotencyKey.objects.exists()
