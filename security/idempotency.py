@@ -180,7 +180,10 @@ def idempotent(method: _Method) -> _Method:
                     raise InProgress() from exc
                 raise
             if not claimed:
-                stored = IdempotencyKey.objects.get(owner=owner, key=key)
+                stored = IdempotencyKey.objects.filter(owner=owner, key=key).first()
+                if stored is None:
+                    # An expired key the sweep deleted between the insert and the takeover: the retry is new.
+                    raise InProgress()
                 if stored.fingerprint != print_:
                     raise KeyReused()
                 return _replay(stored)
