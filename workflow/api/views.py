@@ -236,12 +236,13 @@ class ApplicationDetailView(StaffView):
 class TransitionView(StaffView):
     """A transition's endpoint: validate its parameters, run its service, answer with the detail."""
 
-    name: TransitionName
+    # Not `name`: DRF reads that as the view's display name.
+    transition: TransitionName
 
     def lookup(self, reference: str) -> Application:
         application = super().lookup(reference)
         # The read is fresh: a refusal it already shows is answered without the service's row lock.
-        services.transition_precheck(application=application, name=self.name, actor=self.actor)
+        services.transition_precheck(application=application, name=self.transition, actor=self.actor)
         return application
 
     def input(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
@@ -261,7 +262,7 @@ def transition_schema(name: str, description: str, request: type[serializers.Ser
 
 
 class ApproveReviewView(TransitionView):
-    name = "approve_review"
+    transition = "approve_review"
 
     @transition_schema("approve_review", "Physician: received → medically_reviewed.", ApproveReviewInputSerializer)
     @idempotent
@@ -277,7 +278,7 @@ class ApproveReviewView(TransitionView):
 
 
 class DeclineView(TransitionView):
-    name = "decline"
+    transition = "decline"
 
     @transition_schema("decline", "Physician: received → declined.", DeclineInputSerializer)
     @idempotent
@@ -288,7 +289,7 @@ class DeclineView(TransitionView):
 
 
 class SendQuoteView(TransitionView):
-    name = "send_quote"
+    transition = "send_quote"
 
     @transition_schema("send_quote", "Coordinator or manager: medically_reviewed → quoted.", SendQuoteInputSerializer)
     @idempotent
@@ -306,7 +307,7 @@ class SendQuoteView(TransitionView):
 
 
 class ReviseQuoteView(TransitionView):
-    name = "revise_quote"
+    transition = "revise_quote"
 
     @transition_schema(
         "revise_quote",
@@ -328,7 +329,7 @@ class ReviseQuoteView(TransitionView):
 
 
 class AdmitView(TransitionView):
-    name = "admit"
+    transition = "admit"
 
     @transition_schema(
         "admit",
@@ -343,7 +344,7 @@ class AdmitView(TransitionView):
 
 
 class DischargeView(TransitionView):
-    name = "discharge"
+    transition = "discharge"
 
     @transition_schema(
         "discharge", "Physician, coordinator or manager: admitted → discharged.", DischargeInputSerializer
@@ -361,7 +362,7 @@ class DischargeView(TransitionView):
 
 
 class StartFollowUpView(TransitionView):
-    name = "start_follow_up"
+    transition = "start_follow_up"
 
     @transition_schema("start_follow_up", "Coordinator or manager: discharged → in_follow_up.", None)
     @idempotent
@@ -371,7 +372,7 @@ class StartFollowUpView(TransitionView):
 
 
 class CompleteView(TransitionView):
-    name = "complete"
+    transition = "complete"
 
     @transition_schema("complete", "Manager: in_follow_up → completed.", None)
     @idempotent
@@ -381,7 +382,7 @@ class CompleteView(TransitionView):
 
 
 class WithdrawView(TransitionView):
-    name = "withdraw"
+    transition = "withdraw"
 
     @transition_schema(
         "withdraw",
