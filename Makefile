@@ -56,6 +56,7 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 bench: messages
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/sla_sweep.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/notification_throughput.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/writers.py
 
 # Re-pin after editing pyproject.toml (UPGRADE="-P django" or "--upgrade" to move versions). The
 # development lock is compiled first; the production lock starts from its pins and drops the rest.

@@ -19,6 +19,8 @@ JOBS: list[tuple[str, str]] = [
     # Monitoring checks due, the automatic start and completion, the follow-up reviews' steps (SPEC §5).
     ("aftercare_sweep", "workflow.services.aftercare_sweeps.aftercare_sweep"),
     ("notifications_relay", "notifications.relay.sweep"),
+    # Idempotency-Key answers older than IDEMPOTENCY_KEY_HOURS (docs/security.md).
+    ("idempotency_sweep", "security.idempotency.idempotency_sweep"),
 ]
 
 

@@ -20,8 +20,10 @@ import redis
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connection
 from django.test import Client
+from django.test.testcases import LiveServerThread, _StaticFilesHandler
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -254,3 +256,26 @@ def celery_worker_process(django_db_setup: None, django_db_blocker: object) -> I
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+class RoomyServer(ThreadedWSGIServer):
+    # Tens of clients connect at once (tests of concurrency); beyond Django's backlog of 10 the kernel
+    # turns some of them away.
+    request_queue_size = 64
+
+
+class RoomyServerThread(LiveServerThread):
+    server_class = RoomyServer
+
+
+@pytest.fixture
+def threaded_server(transactional_db: None) -> Iterator[str]:
+    """A threaded server in this process: one thread, and one PostgreSQL connection, per request."""
+    thread = RoomyServerThread("127.0.0.1", _StaticFilesHandler)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://127.0.0.1:{thread.port}"
+    thread.terminate()

@@ -220,6 +220,11 @@ OTP_TOTP_ISSUER = "Clinic workflow"
 TOKEN_IDLE_HOURS = env.int("TOKEN_IDLE_HOURS", default=12)
 TOKEN_MAX_AGE_DAYS = env.int("TOKEN_MAX_AGE_DAYS", default=7)
 
+# Idempotency-Key on acting POSTs (docs/security.md): how long a key's answer is replayed, and how long a
+# request waits for one still in flight with the same key before a 409 `in_progress`.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+IDEMPOTENCY_WAIT_SECONDS = env.int("IDEMPOTENCY_WAIT_SECONDS", default=10)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -229,7 +234,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "config.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"intake": env("INTAKE_THROTTLE_RATE", default="20/hour")},
+    "DEFAULT_THROTTLE_RATES": {
+        "intake": env("INTAKE_THROTTLE_RATE", default="20/hour"),
+        # Per patient email address, whatever the client address (docs/security.md, "Anonymous intake").
+        "intake_email": env("INTAKE_EMAIL_THROTTLE_RATE", default="5/hour"),
+    },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # How many trusted proxies stand in front of the app. 0: the client address is REMOTE_ADDR and
     # X-Forwarded-For is ignored, so a caller cannot pick the address its throttles count (SPEC §11).

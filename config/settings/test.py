@@ -21,7 +21,10 @@ STORAGES = {
 }
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"intake": env("INTAKE_THROTTLE_RATE", default="1000/minute")},
+    "DEFAULT_THROTTLE_RATES": {
+        "intake": env("INTAKE_THROTTLE_RATE", default="1000/minute"),
+        "intake_email": env("INTAKE_EMAIL_THROTTLE_RATE", default="1000/minute"),
+    },
 }
 
 # The test run's own queue, inherited by the worker processes the tests start (through the

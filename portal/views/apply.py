@@ -14,7 +14,7 @@ from portal.forms import ApplicationForm
 from portal.web import SESSION_RECEIPT, patient_headers, use_language
 from workflow import services
 from workflow.actors import Actor
-from workflow.api.views import IntakeThrottle
+from workflow.api.views import IntakeEmailThrottle, IntakeThrottle
 from workflow.selectors_portal import portal_application
 
 
@@ -47,6 +47,17 @@ def apply(request: HttpRequest) -> HttpResponseBase:
 
     form = ApplicationForm(request.POST, request.FILES)
     if form.is_valid():
+        # The API's per-email throttle, counted together with it; a refusal is a message beside the field.
+        email_throttle = IntakeEmailThrottle(form.cleaned_data["email"])
+        if email_throttle.refused(request):
+            minutes = max(1, math.ceil((email_throttle.wait() or 60) / 60))
+            message = ngettext(
+                "There have been too many applications with this email address. Please try again in %(count)s minute.",
+                "There have been too many applications with this email address. Please try again in %(count)s minutes.",
+                minutes,
+            ) % {"count": minutes}
+            form.add_error("email", message)
+            return _form_page(request, form, status=429)
         try:
             application = services.application_submit(actor=Actor.patient(), **form.service_arguments())
         except ValidationError as error:

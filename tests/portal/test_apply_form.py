@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from notifications.models import Notification
 from tests.portal.conftest import FORM
 from tests.workflow.conftest import INTAKE_FORM, TINY_PDF
-from workflow.api.views import IntakeThrottle
+from workflow.api.views import IntakeEmailThrottle, IntakeThrottle
 from workflow.models import Application, Document, TransitionLog
 
 pytestmark = pytest.mark.django_db
@@ -228,6 +228,27 @@ def test_each_client_address_has_its_own_count(monkeypatch: pytest.MonkeyPatch) 
     assert Client(REMOTE_ADDR="198.51.100.1").post("/apply/", FORM).status_code == 302
     assert Client(REMOTE_ADDR="198.51.100.1").post("/apply/", FORM).status_code == 429
     assert Client(REMOTE_ADDR="198.51.100.2").post("/apply/", FORM).status_code == 302
+
+
+def test_too_many_applications_with_one_email_address_is_a_message_beside_the_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(IntakeEmailThrottle, "rate", "2/minute", raising=False)
+    email = FORM["email"]
+
+    # The form and the API count together, whatever the connection and however the address is spelled.
+    assert Client(REMOTE_ADDR="198.51.100.1").post("/apply/", {**FORM, "email": email.upper()}).status_code == 302
+    api = APIClient(REMOTE_ADDR="198.51.100.2").post("/api/v1/applications/", {**INTAKE_FORM, "email": email})
+    assert api.status_code == 201
+    refused = Client(REMOTE_ADDR="198.51.100.3").post("/apply/", {**FORM, "email": f" {email} "})
+
+    assert refused.status_code == 429
+    page = refused.content.decode()
+    assert "There is a problem" in page
+    message = "There have been too many applications with this email address. Please try again in 1 minute."
+    assert page.count(message) == 2  # in the summary and beside the field
+    assert 'href="#id_email"' in page
+    assert Application.objects.count() == 2
 
 
 def test_the_receipt_page_without_a_submission_goes_back_to_the_form() -> None:

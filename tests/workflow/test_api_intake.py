@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from tests.workflow.conftest import INTAKE_FORM, TINY_PDF
-from workflow.api.views import IntakeThrottle
+from workflow.api.views import IntakeEmailThrottle, IntakeThrottle
 from workflow.models import Application, Document, TransitionLog
 
 pytestmark = pytest.mark.django_db
@@ -254,6 +254,61 @@ def test_staff_entering_requests_are_not_throttled_like_anonymous_patients(monke
     responses = [apply(staff, received_at="2026-11-24T06:00:00Z") for _ in range(3)]
 
     assert [r.status_code for r in responses] == [201, 201, 201]
+
+
+def test_intake_is_throttled_per_email_address_whatever_the_client_address(monkeypatch):
+    monkeypatch.setattr(IntakeEmailThrottle, "rate", "2/minute", raising=False)
+    spellings = ["priya@example.org", " Priya@Example.ORG ", "PRIYA@example.org\t"]
+
+    answers = [
+        apply(APIClient(REMOTE_ADDR=f"198.51.100.{i}"), email=email) for i, email in enumerate(spellings, start=1)
+    ]
+
+    assert [a.status_code for a in answers[:2]] == [201, 201]
+    refused = answers[2]
+    assert refused.status_code == 429
+    body = refused.json()
+    assert body["code"] == "throttled"
+    assert "email address" in body["message"]
+    assert body["retry_after"] > 0
+    assert Application.objects.count() == 2
+    assert TransitionLog.objects.count() == 2
+
+
+def test_another_email_address_is_not_held_back_by_one_that_is_throttled(monkeypatch):
+    monkeypatch.setattr(IntakeEmailThrottle, "rate", "1/minute", raising=False)
+
+    assert apply(email="priya@example.org").status_code == 201
+    assert apply(email="priya@example.org").status_code == 429
+    assert apply(email="ravi@example.org").status_code == 201
+
+
+def test_a_malformed_submission_does_not_count_against_the_email_address(monkeypatch):
+    monkeypatch.setattr(IntakeEmailThrottle, "rate", "1/minute", raising=False)
+
+    assert apply(date_of_birth="not a date").status_code == 400
+    assert apply().status_code == 201
+
+
+def test_staff_entering_requests_are_not_throttled_per_email_address(monkeypatch, delhi_coordinator):
+    monkeypatch.setattr(IntakeEmailThrottle, "rate", "1/minute", raising=False)
+    staff = client_for(delhi_coordinator)
+
+    responses = [apply(staff, received_at="2026-11-24T06:00:00Z") for _ in range(2)]
+
+    assert [r.status_code for r in responses] == [201, 201]
+
+
+def test_the_email_throttle_keeps_no_address_in_the_cache(monkeypatch):
+    import redis
+    from django.conf import settings as django_settings
+
+    monkeypatch.setattr(IntakeEmailThrottle, "rate", "5/minute", raising=False)
+    apply(email="priya@example.org")
+
+    keys = b" ".join(redis.Redis.from_url(django_settings.CACHES["default"]["LOCATION"]).keys("*"))
+    assert b"intake_email" in keys
+    assert b"priya" not in keys.lower()
 
 
 def test_files_over_the_total_per_application_are_a_field_error_and_store_nothing(settings):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, transaction
 
 from offices.models import Membership
 from tests.conftest import make_staff
@@ -199,3 +199,147 @@ def test_concurrent_intakes_for_one_office_get_distinct_consecutive_references(
     references = sorted(o.reference for o in outcomes)
     assert references == [f"DEL-2026-{n:05d}" for n in range(earlier + 1, earlier + racers + 1)]
     assert Application.objects.count() == earlier + racers
+
+
+def hold_until(monkeypatch: pytest.MonkeyPatch, module: Any, release: threading.Event, name: str = "record") -> None:
+    """The winner stops inside its transaction (its row lock held) until `release` is set."""
+    original = getattr(module, name)
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        release.wait(timeout=20)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, held)
+
+
+def wait_until_locked(app: Application) -> None:
+    """Until another transaction holds the application's row lock."""
+    deadline = time.monotonic() + 10
+    while True:
+        with transaction.atomic():
+            if not Application.objects.filter(pk=app.pk).select_for_update(skip_locked=True).exists():
+                return
+        assert time.monotonic() < deadline, "nobody took the row lock"
+        time.sleep(0.01)
+
+
+def test_a_transition_asked_while_another_runs_is_refused_without_waiting_for_it(
+    monkeypatch: pytest.MonkeyPatch, delhi_physician: User
+) -> None:
+    app = submit(now=NOW)
+    colleague = Actor.staff(make_staff("dr_kapoor", {"delhi": Membership.Role.PHYSICIAN}))
+    release = threading.Event()
+    hold_until(monkeypatch, transitions, release)
+    winner: list[Any] = []
+
+    def first() -> None:
+        try:
+            winner.append(
+                services.application_approve_review(
+                    application=app.pk, actor=Actor.staff(delhi_physician), review_notes="Eligible"
+                )
+            )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        # The first stops in `record`, after its locks.
+        wait_until_locked(app)
+        # The second is answered while the first still holds its transaction open: no queue behind it.
+        with pytest.raises(Conflict, match="right now"):
+            services.application_decline(application=app.pk, actor=colleague, reason="Not eligible")
+        assert not release.is_set() and thread.is_alive()
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    assert copy(app).state == "medically_reviewed"
+    assert [log.action for log in TransitionLog.objects.filter(application=app).order_by("id")] == [
+        "submit",
+        "approve_review",
+    ]
+
+
+def test_a_transition_waits_for_a_message_being_posted_rather_than_refusing(
+    monkeypatch: pytest.MonkeyPatch, delhi_physician: User, delhi_coordinator: User
+) -> None:
+    app = submit(now=NOW)
+    release = threading.Event()
+    hold_until(monkeypatch, actions, release)
+
+    def post_note() -> None:
+        try:
+            services.message_post(application=app.pk, actor=Actor.staff(delhi_coordinator), kind="note", body="Hi")
+        finally:
+            connection.close()
+
+    posting = threading.Thread(target=post_note)
+    posting.start()
+    wait_until_locked(app)
+    threading.Timer(0.3, release.set).start()
+
+    # Only transitions refuse each other at once; any other writer is waited for, as before.
+    approved = services.application_approve_review(
+        application=app.pk, actor=Actor.staff(delhi_physician), review_notes="Eligible"
+    )
+    posting.join(timeout=30)
+
+    assert approved.state == "medically_reviewed"
+    assert app.messages.count() == 1
+
+
+def test_a_refusal_the_fresh_read_already_shows_takes_no_row_lock(delhi_physician: User) -> None:
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    app = advance(submit(now=NOW), "medically_reviewed", now=NOW)
+    client = APIClient()
+    client.force_authenticate(delhi_physician)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            f"/api/v1/applications/{app.reference}/transitions/approve_review/", {"review_notes": "Again"}
+        )
+
+    assert response.status_code == 409
+    assert not [q["sql"] for q in queries if "FOR UPDATE" in q["sql"] or "advisory" in q["sql"]]
+
+
+def test_fifty_concurrent_transitions_through_http_give_one_success_and_forty_nine_conflicts(
+    threaded_server: str, delhi_physician: User
+) -> None:
+    import requests
+
+    from security.tokens import token_issue
+
+    app = submit(now=NOW)
+    token = token_issue(user=delhi_physician)
+    url = f"{threaded_server}/api/v1/applications/{app.reference}/transitions/approve_review/"
+    racers = 50
+    barrier = threading.Barrier(racers)
+    answers: list[Any] = [None] * racers
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=20)
+            response = requests.post(
+                url,
+                json={"review_notes": f"Eligible ({index})"},
+                headers={"Authorization": f"Token {token}"},
+                timeout=60,
+            )
+            answers[index] = (response.status_code, response.json()["code"] if response.status_code != 200 else "")
+        except Exception as exc:  # the outcome is what the test inspects
+            answers[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+
+    assert all(isinstance(answer, tuple) for answer in answers), answers
+    assert sorted(status for status, _ in answers) == [200] + [409] * (racers - 1)
+    assert {code for status, code in answers if status == 409} == {"conflict"}
+    assert TransitionLog.objects.filter(application=app, action="approve_review").count() == 1

@@ -266,6 +266,14 @@ def test_after_erasure_no_text_column_of_any_table_and_no_stored_file_holds_the_
     services.message_post(
         application=app, actor=office_staff(app.office)["coordinator"], kind="reply", body="Hello", now=patient.erase_at
     )
+    # A reply through the API with an Idempotency-Key: its answer is kept for replays.
+    answer = client_for(office_staff(app.office)["coordinator"].user).post(
+        url(app, "messages"),
+        {"kind": "note", "body": f"Called {NAME} back"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="note-after-call",
+    )
+    assert answer.status_code == 201, answer.content
     refused = smtplib.SMTPRecipientsRefused({EMAIL: (550, b"5.1.1 mailbox unavailable")})
     with mock.patch.object(delivery.EmailMultiAlternatives, "send", side_effect=refused):
         deliver_all(patient.erase_at)
@@ -283,6 +291,7 @@ def test_after_erasure_no_text_column_of_any_table_and_no_stored_file_holds_the_
         "workflow_quote",
         "workflow_monitoringcheck",
         "notifications_notification",
+        "security_idempotencykey",
     } <= tables_before
     assert found_in_files(media, [NAME])
     assert mail.outbox and any(EMAIL in message.to for message in mail.outbox)

@@ -6,11 +6,12 @@ ValidationError (400) and DoesNotExist (404), and `config.api.exception_handler`
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -22,12 +23,13 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, BaseThrottle
+from rest_framework.throttling import AnonRateThrottle, BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from config.api import ErrorSerializer
 from notifications.models import Notification
 from security import access_log
+from security.idempotency import idempotent
 from security.tokens import ExpiringTokenAuthentication
 from workflow import downloads, selectors, services
 from workflow.actors import Actor
@@ -67,7 +69,9 @@ ERROR_DESCRIPTIONS = {
     403: "Not an office staff member, or the role in this office does not allow it.",
     404: "No such application in the caller's offices.",
     409: "Not possible from the current state (`conflict`), a condition is missing (`conditions_not_met`, "
-    "with `unmet`), or a concurrent change won.",
+    "with `unmet`), a concurrent change won, or a request with the same `Idempotency-Key` is still running "
+    "(`in_progress`).",
+    422: "The `Idempotency-Key` was already used with a different request (`idempotency_key_reused`).",
     429: "Too many requests; `retry_after` says how many seconds to wait.",
 }
 
@@ -145,6 +149,36 @@ class IntakeThrottle(AnonRateThrottle):
     scope = "intake"
 
 
+class IntakeEmailThrottle(SimpleRateThrottle):
+    """A patient's intake, per patient email address whatever the client address: each application emails an
+    acknowledgement there, so rotating addresses must not let anyone mail a stranger without limit.
+
+    Checked once the submission is well-formed (before the intake service, so a refused one stores nothing):
+    a patient correcting a typo on the form is not counted against their address. The cache key holds a
+    digest of the address, never the address itself.
+    """
+
+    scope = "intake_email"
+
+    def __init__(self, email: str) -> None:
+        super().__init__()
+        self.email = normalised_email(email)
+
+    def get_cache_key(self, request: Request | HttpRequest, view: APIView | None) -> str | None:
+        if not self.email:
+            return None
+        digest = hashlib.sha256(self.email.encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+    def refused(self, request: Request | HttpRequest) -> bool:
+        return not self.allow_request(request, None)  # type: ignore[arg-type]  # reads neither
+
+
+def normalised_email(email: str) -> str:
+    """The address as the throttle counts it: `Priya@Example.org ` and `priya@example.org` are one patient."""
+    return "".join(str(email or "").split()).casefold()
+
+
 class QueuePagination(PageNumberPagination):
     page_size = 25
     page_size_query_param = "page_size"
@@ -197,12 +231,19 @@ class ApplicationCollectionView(StaffView):
                 IntakeReceiptSerializer,
                 description="Anonymous: these fields only. Staff of the handling office: the full ApplicationDetail.",
             ),
-            **errors(400, 401, 429),
+            **errors(400, 401, 409, 422, 429),
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = validated(IntakeInputSerializer, request.data)
         actor = self.actor if self.actor.is_staff_member else Actor.patient()
+        if actor.kind == "patient":
+            email_throttle = IntakeEmailThrottle(data["email"])
+            if email_throttle.refused(request):
+                raise exceptions.Throttled(
+                    email_throttle.wait(), detail="There have been too many applications with this email address."
+                )
         application = services.application_submit(actor=actor, **data)
         if actor.kind == "user" and application.office_id in actor.office_ids:
             return self.detail(application.reference, status_code=status.HTTP_201_CREATED)
@@ -225,12 +266,22 @@ class ApplicationDetailView(StaffView):
 class TransitionView(StaffView):
     """A transition's endpoint: validate its parameters, run its service, answer with the detail."""
 
+    # Not `name`: DRF reads that as the view's display name.
+    transition: TransitionName
+
+    def lookup(self, reference: str) -> Application:
+        application = super().lookup(reference)
+        # The read is fresh: a refusal it already shows is answered without the service's row lock.
+        services.transition_precheck(application=application, name=self.transition, actor=self.actor)
+        return application
+
     def input(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
         return validated(serializer_class, self.request.data)
 
 
 def transition_schema(name: str, description: str, request: type[serializers.Serializer[Any]] | None) -> Any:
-    codes = (400, 401, 403, 404, 409) if request else (401, 403, 404, 409)
+    # 400 and 422 for every one: an invalid or reused Idempotency-Key, with a body or without.
+    codes = (400, 401, 403, 404, 409, 422)
     return extend_schema(
         operation_id=f"applications_transition_{name}",
         summary=f"Run `{name}`",
@@ -241,7 +292,10 @@ def transition_schema(name: str, description: str, request: type[serializers.Ser
 
 
 class ApproveReviewView(TransitionView):
+    transition = "approve_review"
+
     @transition_schema("approve_review", "Physician: received → medically_reviewed.", ApproveReviewInputSerializer)
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         data = self.input(ApproveReviewInputSerializer)
         services.application_approve_review(
@@ -254,7 +308,10 @@ class ApproveReviewView(TransitionView):
 
 
 class DeclineView(TransitionView):
+    transition = "decline"
+
     @transition_schema("decline", "Physician: received → declined.", DeclineInputSerializer)
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         data = self.input(DeclineInputSerializer)
         services.application_decline(application=self.lookup(reference), actor=self.actor, reason=data["reason"])
@@ -262,7 +319,10 @@ class DeclineView(TransitionView):
 
 
 class SendQuoteView(TransitionView):
+    transition = "send_quote"
+
     @transition_schema("send_quote", "Coordinator or manager: medically_reviewed → quoted.", SendQuoteInputSerializer)
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         data = self.input(SendQuoteInputSerializer)
         services.application_send_quote(
@@ -277,11 +337,14 @@ class SendQuoteView(TransitionView):
 
 
 class ReviseQuoteView(TransitionView):
+    transition = "revise_quote"
+
     @transition_schema(
         "revise_quote",
         "Coordinator or manager: quoted → quoted; supersedes the quote.",
         ReviseQuoteInputSerializer,
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         data = self.input(ReviseQuoteInputSerializer)
         services.application_revise_quote(
@@ -296,21 +359,27 @@ class ReviseQuoteView(TransitionView):
 
 
 class AdmitView(TransitionView):
+    transition = "admit"
+
     @transition_schema(
         "admit",
         "Coordinator or manager: quoted → admitted. Needs an accepted quote, an admission date on or before "
         "today and a signature of the current consent version.",
         None,
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         services.application_admit(application=self.lookup(reference), actor=self.actor)
         return self.detail(reference)
 
 
 class DischargeView(TransitionView):
+    transition = "discharge"
+
     @transition_schema(
         "discharge", "Physician, coordinator or manager: admitted → discharged.", DischargeInputSerializer
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         data = self.input(DischargeInputSerializer)
         services.application_discharge(
@@ -323,25 +392,34 @@ class DischargeView(TransitionView):
 
 
 class StartFollowUpView(TransitionView):
+    transition = "start_follow_up"
+
     @transition_schema("start_follow_up", "Coordinator or manager: discharged → in_follow_up.", None)
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         services.application_start_follow_up(application=self.lookup(reference), actor=self.actor)
         return self.detail(reference)
 
 
 class CompleteView(TransitionView):
+    transition = "complete"
+
     @transition_schema("complete", "Manager: in_follow_up → completed.", None)
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         services.application_complete(application=self.lookup(reference), actor=self.actor)
         return self.detail(reference)
 
 
 class WithdrawView(TransitionView):
+    transition = "withdraw"
+
     @transition_schema(
         "withdraw",
         "Coordinator or manager: received, medically_reviewed, quoted → withdrawn.",
         WithdrawInputSerializer,
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         data = self.input(WithdrawInputSerializer)
         services.application_withdraw(application=self.lookup(reference), actor=self.actor, reason=data["reason"])
@@ -416,8 +494,9 @@ class MessagesView(StaffView):
         operation_id="applications_messages_create",
         summary="Reply to the patient (emailed; answers the reply promise) or add an internal note",
         request=MessageInputSerializer,
-        responses={201: MessageSerializer, **errors(400, 401, 403, 404)},
+        responses={201: MessageSerializer, **errors(400, 401, 403, 404, 409, 422)},
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         application = self.lookup(reference)
         data = validated(MessageInputSerializer, request.data)

@@ -46,6 +46,7 @@ from workflow.services.transitions import (
     application_start_follow_up,
     application_withdraw,
     available_transitions,
+    transition_precheck,
 )
 from workflow.services.treatment import application_change_protocol, treatment_day_complete
 
@@ -89,5 +90,6 @@ __all__ = [
     "portal_links_revoke",
     "review_answer_submit",
     "quote_accept",
+    "transition_precheck",
     "treatment_day_complete",
 ]

@@ -19,12 +19,14 @@ from typing import Any
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
 from django.db.models.fields.files import FieldFile
+from django.db.models.functions import Cast
 
 from notifications.models import Notification, NotificationAttachment
 from notifications.services import NOT_SENT_ERASED
 from offices.roles import MANAGER
+from security.models import IdempotencyKey
 from workflow.actors import Actor
 from workflow.errors import AlreadyErased, NotAllowed, TreatmentOpen
 from workflow.models import (
@@ -261,6 +263,7 @@ def _pseudonymise(app: Application, identifiers: Identifiers, *, now: datetime) 
         cancelled_at=now, cancel_reason="erased"
     )
     _erase_admin_log(app, identifiers)
+    counts["idempotent_answers"] = _erase_idempotent_answers(app, identifiers)
     return counts
 
 
@@ -313,6 +316,18 @@ def _erase_answers(app: Application) -> int:
     answers.exclude(current_medications="").update(current_medications=ERASED)
     answers.exclude(comments="").update(comments=ERASED)
     return count
+
+
+def _erase_idempotent_answers(app: Application, identifiers: Identifiers) -> int:
+    """Answers kept for an `Idempotency-Key` replay (security.idempotency) repeat the application as
+    it was. Deleted, not rewritten: a retry with such a key acts again, and every action about an
+    erased patient is refused."""
+    as_text = Cast("response_body", output_field=TextField())
+    mentions = Q(body_text__contains=app.reference)
+    for value in identifiers.values:
+        mentions |= Q(body_text__icontains=value)
+    deleted, _ = IdempotencyKey.objects.annotate(body_text=as_text).filter(mentions).delete()
+    return deleted
 
 
 def _erase_admin_log(app: Application, identifiers: Identifiers) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args
 from babel.numbers import list_currencies
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
@@ -65,17 +65,61 @@ def _may(application: Application, name: str, actor: Actor) -> bool:
     return bool(transition.has_perm(application, actor))
 
 
-def _check(application: Application, name: str, actor: Actor, now: datetime) -> None:
-    application.as_of = now
+def _check_role_and_state(application: Application, name: str, actor: Actor) -> Any:
     if not _may(application, name, actor):
         raise NotAllowed(f"Your role does not allow {name.replace('_', ' ')} in this office.")
     meta = _fsm_transition(application, name)
     if not meta.has_transition(application.state):
         raise Conflict(f"{name} is not possible from the state {application.state}.")
+    return meta
+
+
+def _check(application: Application, name: str, actor: Actor, now: datetime) -> None:
+    application.as_of = now
+    meta = _check_role_and_state(application, name, actor)
     transition = meta.get_transition(application.state)
     unmet = [CONDITION_MESSAGES.get(c.__name__, c.__name__) for c in transition.conditions if not c(application)]
     if unmet:
         raise ConditionsNotMet(unmet)
+
+
+def transition_precheck(*, application: Application, name: TransitionName, actor: Actor) -> None:
+    """Raise the refusal a transition gets from the role or the state, judged on `application` as read.
+
+    For a caller that has just read the application (the API's transition views): a refusal its read
+    already shows — most often another transition has moved the state on — is answered without the
+    service's transaction and row lock, so that under contention the losers cost a read, not a lock
+    wait. Passing says nothing: the service checks everything again under the lock. Not for an
+    instance read earlier, whose state may be behind.
+    """
+    _check_role_and_state(application, name, actor)
+
+
+# The first key of the advisory lock a running transition holds on its application (the second is
+# the application's id); no other code takes advisory locks in this namespace.
+TRANSITION_LOCK_NAMESPACE = 1_310
+
+
+def _claim_transition(application: Application | int) -> None:
+    """Refuse at once while another transition of the same application is running.
+
+    Two transitions of one application at once always conflict (the second was asked of a state that
+    is about to change), so the second need not wait for the first's row lock to learn it: without
+    this every loser queues behind the winner's transaction and then behind each other (a lock convoy;
+    docs/performance.md, "Writers"). Other writers (a message, an assignment) take only the row lock,
+    and a transition still waits for them. Held until the transaction ends.
+    """
+    if connection.vendor != "postgresql":
+        return  # SQLite runs one writer at a time anyway
+    pk: int = application if isinstance(application, int) else application.pk
+    with connection.cursor() as cursor:
+        # The id modulo 2^31: the two-key form takes integers; two ids 2^31 apart would share a key.
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%s::integer, %s::integer)", [TRANSITION_LOCK_NAMESPACE, pk % 2**31]
+        )
+        (claimed,) = cursor.fetchone()
+    if not claimed:
+        raise Conflict("Someone else is changing this application right now; reload and try again.")
 
 
 def _run(
@@ -91,6 +135,7 @@ def _run(
     now = now_or(now)
     try:
         with transaction.atomic():
+            _claim_transition(application)
             locked = lock(application, actor)
             _check(locked, name, actor, now)
             from_state = locked.state
