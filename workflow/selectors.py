@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -42,6 +44,23 @@ QUEUE_SORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "-received_at": ("received_at", "id"),
 }
 ASSIGNED_ME, ASSIGNED_NONE = "me", "none"
+# What a row of the queue shows (API summary, staff page) and its SLA needs: of the application's
+# forty-odd columns (the protocol's JSON, the medical texts) a page reads these, and the whole office
+# (its calendar). Reading and building the rest was most of a page's time.
+QUEUE_ROW_FIELDS = (
+    "reference",
+    "state",
+    "office",
+    "assigned_to",
+    "full_name",
+    "country",
+    "received_at",
+    "reply_due_at",
+    "reply_warn_at",
+    "assigned_to__username",
+    "assigned_to__first_name",
+    "assigned_to__last_name",
+)
 # The queue counts its rows up to this many and says "1,000+" beyond (docs/performance.md): an exact
 # count of a large office reads every row of it on every page.
 QUEUE_COUNT_LIMIT = 1000
@@ -72,7 +91,7 @@ def _queue(
 ) -> tuple[ApplicationQuerySet, list[int]]:
     """The queue's queryset and the offices it can return rows of."""
     errors: dict[str, list[str]] = {}
-    queryset = Application.objects.visible_to(actor).select_related("office", "assigned_to")
+    queryset = Application.objects.visible_to(actor).select_related("office", "assigned_to").only(*QUEUE_ROW_FIELDS)
     office_ids = actor.office_ids
     if office:
         office_id = Office.objects.filter(code=office).values_list("pk", flat=True).first()
@@ -143,6 +162,18 @@ def capped_count(queryset: QuerySet[Any], limit: int = QUEUE_COUNT_LIMIT) -> tup
     return min(counted, limit), counted > limit
 
 
+# The same orders in SQL, for the candidates below (constants: nothing of the request goes in).
+_CANDIDATE_ORDER = {
+    "reply_due_at": "reply_due_at ASC NULLS LAST, id ASC",
+    "received_at": "received_at ASC, id ASC",
+    "-received_at": "received_at DESC, id DESC",
+}
+# How many matching rows a search collects before it trusts the order's index instead: a term
+# rarer than this is found through its trigram index and sorted; a commoner one is dense enough for
+# the index walk to meet a page of matches quickly.
+QUEUE_SEARCH_BUDGET = 10_000
+
+
 def queue_page(
     *,
     actor: Actor,
@@ -153,33 +184,128 @@ def queue_page(
     clamp: bool = False,
     **filters: Any,
 ) -> QueuePage:
-    """A page of the queue (filters as `application_queue`): a capped count and the page's rows, in a
-    fixed number of queries whatever the page's size. A page past the last one has no rows, unless
-    `clamp` and the count is exact: then it is the last page.
+    """A page of the queue (filters as `application_queue`) with its capped count, in a fixed number of
+    queries whatever the page's size: one for one office, two for several or for a search. A page past
+    the last one has no rows, unless `clamp` and the count is exact: then it is the last page (that
+    costs a query or two more, on that wrong address only).
 
-    A queryset that spans several offices (`office_id IN (1, 2)`) loses the order of the per-office
-    indexes: PostgreSQL would read and sort every row of both offices for one page. Here the page's
-    ids come from a UNION ALL of one ordered query per office, which PostgreSQL merges in index order
-    (Merge Append) and stops after the page; the rows are then read by primary key.
+    One office: the page in the order's index, with the capped count beside it in the same statement.
+    Several offices: `office_id IN (1, 2)` loses the index order (PostgreSQL would sort every row of
+    both), so the page's ids come from a UNION ALL of one ordered, limited query per office, which
+    PostgreSQL merges in index order (Merge Append); then the rows by primary key.
+    A search (`q`): first, up to QUEUE_SEARCH_BUDGET + 1 matches in no order, which the planner finds
+    through the trigram indexes (a term that matches nothing is absent from them), with the page's ids
+    among them; then the rows. A term commoner than the budget is dense enough for the paths above.
     """
     queryset, office_ids = _queue(actor=actor, now=now, ordering=ordering, **filters)
-    count, capped = capped_count(queryset)
     number = min(number, QUEUE_MAX_PAGE)
-    if clamp and not capped and (number - 1) * size >= count:
-        number = max(1, -(-count // size))
     start = (number - 1) * size
+    if (filters.get("q") or "").strip():
+        limited = queryset.order_by().values_list("pk", *QUEUE_SORT_COLUMNS[ordering])[: QUEUE_SEARCH_BUDGET + 1]
+        found, ids = _candidates(limited, ordering, start, size)
+        if found <= QUEUE_SEARCH_BUDGET:
+            if clamp and found and start >= found:
+                return queue_page(
+                    actor=actor, now=now, number=-(-found // size), size=size, ordering=ordering, **filters
+                )
+            return _page(_by_ids(queryset, ids), number=number, size=size, found=found)
+    counted: ApplicationQuerySet = queryset.annotate(queue_found=_capped_count_sql(queryset))
+    rows: list[Application]
     if len(office_ids) <= 1:
-        rows = list(queryset[start : start + size + 1])
+        rows = list(counted[start : start + size + 1])
     else:
         columns = QUEUE_SORT_COLUMNS[ordering]
-        per_office = [queryset.filter(office_id=pk).order_by().values_list("pk", *columns) for pk in office_ids]
+        # Each office's part is ordered and limited itself: PostgreSQL 15 merges sliced parts in
+        # index order (Merge Append) but plans a bare UNION ALL under one ORDER BY as a full sort.
+        per_office = [
+            queryset.filter(office_id=pk).values_list("pk", *columns)[: start + size + 1] for pk in office_ids
+        ]
         merged = per_office[0].union(*per_office[1:], all=True).order_by(*QUEUE_ORDERINGS[ordering])
-        ids = [row[0] for row in merged[start : start + size + 1]]
-        by_id = {application.pk: application for application in queryset.filter(pk__in=ids)}
-        rows = [by_id[pk] for pk in ids if pk in by_id]
+        rows = _by_ids(counted, [row[0] for row in merged[start : start + size + 1]])
+    if rows:
+        found = int(getattr(rows[0], "queue_found"))  # noqa: B009 - an annotation mypy does not see
+    else:
+        found = capped_count(queryset)[0] if number > 1 else 0
+        if clamp and 0 < found <= QUEUE_COUNT_LIMIT:
+            return queue_page(actor=actor, now=now, number=-(-found // size), size=size, ordering=ordering, **filters)
+        if found >= QUEUE_COUNT_LIMIT:
+            found = QUEUE_COUNT_LIMIT + 1
+    return _page(rows, number=number, size=size, found=found)
+
+
+def _page(rows: list[Application], *, number: int, size: int, found: int) -> QueuePage:
     return QueuePage(
-        rows=rows[:size], number=number, size=size, count=count, count_capped=capped, has_next=len(rows) > size
+        rows=rows[:size],
+        number=number,
+        size=size,
+        count=min(found, QUEUE_COUNT_LIMIT),
+        count_capped=found > QUEUE_COUNT_LIMIT,
+        has_next=len(rows) > size,
     )
+
+
+def _capped_count_sql(queryset: QuerySet[Any]) -> RawSQL:
+    """The capped count as a scalar subquery, to ride along the page's own statement (PostgreSQL runs it
+    once, as an InitPlan). At most QUEUE_COUNT_LIMIT + 1 rows are read."""
+    sql, params = queryset.order_by().values("pk")[: QUEUE_COUNT_LIMIT + 1].query.sql_with_params()
+    return RawSQL(f"SELECT count(*) FROM ({sql}) AS capped", params)  # noqa: S608, S611 - the ORM's own SQL
+
+
+def queue_sla_counts(*, actor: Actor, now: datetime, **filters: Any) -> dict[str, tuple[int, bool]]:
+    """Per SLA status, (applications, more than that?) under the other filters, each capped like the
+    queue's count; one statement of three scalar subqueries."""
+    base = application_queue(actor=actor, now=now, **{name: value for name, value in filters.items() if name != "sla"})
+    parts: list[str] = []
+    params: list[Any] = []
+    for status in STATUSES:
+        sql, part_params = (
+            base.filter(status_filter(status, now))
+            .order_by()
+            .values("pk")[: QUEUE_COUNT_LIMIT + 1]
+            .query.sql_with_params()
+        )
+        parts.append(f"(SELECT count(*) FROM ({sql}) AS capped)")  # noqa: S608 - the ORM's own SQL
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)  # noqa: S608 - the ORM's own SQL and parameters
+        counted = cursor.fetchone()
+    return {
+        status: (min(int(n), QUEUE_COUNT_LIMIT), int(n) > QUEUE_COUNT_LIMIT)
+        for status, n in zip(STATUSES, counted, strict=True)
+    }
+
+
+def page_calendars(applications: Iterable[Application]) -> dict[int, WorkingCalendar]:
+    """The working calendar of each office on a page, from the rows' own offices: one query (the
+    overrides), none for an empty page."""
+    offices: dict[int, Office] = {}
+    for application in applications:
+        offices.setdefault(application.office_id, application.office)
+    prefetch_related_objects(list(offices.values()), "overrides")
+    return {pk: office.calendar() for pk, office in offices.items()}
+
+
+def _candidates(limited: QuerySet[Any], ordering: str, start: int, size: int) -> tuple[int, list[int]]:
+    """(how many rows `limited` returns, the ids of rows start … start + size of them in the queue's order).
+
+    Raw SQL around the ORM's own query: MATERIALIZED makes PostgreSQL collect the matches by the
+    filter's best path first, instead of walking the order's index in the hope of meeting them.
+    """
+    sql, params = limited.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH candidates AS MATERIALIZED ({sql}) SELECT (SELECT count(*) FROM candidates), "  # noqa: S608 - ORM SQL and constants
+            f"ARRAY(SELECT pk FROM candidates ORDER BY {_CANDIDATE_ORDER[ordering]} OFFSET %s LIMIT %s)",
+            [*params, start, size + 1],
+        )
+        found, ids = cursor.fetchone()
+    return int(found), list(ids)
+
+
+def _by_ids(queryset: ApplicationQuerySet, ids: list[int]) -> list[Application]:
+    """The rows of `ids` (with their office and assignee) in the order of `ids`: one query by primary key."""
+    by_id = {application.pk: application for application in queryset.order_by().filter(pk__in=ids)} if ids else {}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def assignable_staff(application: Application) -> QuerySet[User]:

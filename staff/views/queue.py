@@ -42,18 +42,13 @@ def queue(request: HttpRequest) -> HttpResponse:
             )
             # The counts beside the SLA filter: the same filters, whichever SLA status is picked; each
             # capped like the page's own, so that none reads every overdue row of a large office.
-            unfiltered = {name: value for name, value in filters.items() if name != "sla"}
-            base = selectors.application_queue(actor=actor, now=now, **unfiltered)
-            counts = {
-                status: selectors.capped_count(base.filter(sla_rules.status_filter(status, now)))
-                for status in sla_rules.STATUSES
-            }
+            counts = selectors.queue_sla_counts(actor=actor, now=now, **filters)
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, messages)
             valid = False
             page_obj = None
-    calendars = selectors.office_calendars(actor.office_ids)
+    calendars = selectors.page_calendars(page_obj.rows if page_obj else [])
     entries = [
         {
             "application": application,
@@ -88,7 +83,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         # The minute's refresh: just the results, with the filters the URL already carries.
         return render(request, "staff/_queue_results.html", context, status=status)
-    return page(request, "staff/queue.html", context, status=status)
+    return page(request, "staff/queue.html", context, status=status, offices=offices)
 
 
 def _page_number(request: HttpRequest) -> int:

@@ -207,6 +207,24 @@ class ApplicationSummarySerializer(serializers.Serializer[Any]):
     reply_due_at = serializers.DateTimeField(allow_null=True)
     sla = serializers.SerializerMethodField()
 
+    def to_representation(self, instance: Application) -> dict[str, Any]:
+        """The fields above, built directly: the queue serves 50 of these a page, and DRF's field-by-field
+        walk cost more than the page's queries. The declared fields stay the schema; a test holds the two
+        to the same output (tests/workflow/test_api_queue.py)."""
+        to_text = serializers.DateTimeField().to_representation
+        return {
+            "reference": instance.reference,
+            "state": instance.state,
+            "office": instance.office.code,
+            "assigned_to": instance.assigned_to_id,
+            "assigned_to_name": self.get_assigned_to_name(instance),
+            "full_name": instance.full_name,
+            "country": instance.country,
+            "received_at": to_text(instance.received_at),
+            "reply_due_at": to_text(instance.reply_due_at) if instance.reply_due_at else None,
+            "sla": self.get_sla(instance),
+        }
+
     def get_assigned_to_name(self, application: Application) -> str | None:
         user = application.assigned_to
         if user is None:

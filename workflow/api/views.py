@@ -207,7 +207,7 @@ class ApplicationCollectionView(StaffView):
         now = timezone.now()
         paginator = QueuePagination()
         page = paginator.paginate_queue(request, actor=self.actor, now=now, filters=filters)
-        context = {"now": now, "calendars": selectors.office_calendars(self.actor.office_ids)}
+        context = {"now": now, "calendars": selectors.page_calendars(page)}
         return paginator.get_paginated_response(ApplicationSummarySerializer(page, many=True, context=context).data)
 
     @extend_schema(
