@@ -540,10 +540,10 @@ def test_unassigned_rows_are_found_by_an_index_not_by_reading_the_office(delhi_c
 def test_a_queue_row_built_by_hand_is_what_its_declared_fields_give(europe_coordinator, europe_queue):
     from rest_framework import serializers as drf
 
-    from workflow.api.serializers import ApplicationSummarySerializer
+    from workflow.api.serializers import QueueRowSerializer
 
     now = timezone.now()
     context = {"now": now, "calendars": {}}
     for application in Application.objects.select_related("office", "assigned_to"):
-        serializer = ApplicationSummarySerializer(application, context=context)
+        serializer = QueueRowSerializer(application, context=context)
         assert serializer.data == drf.Serializer.to_representation(serializer, application)

@@ -49,6 +49,7 @@ from workflow.api.serializers import (
     MessageSerializer,
     NotificationStatusSerializer,
     QueueFilterSerializer,
+    QueueRowSerializer,
     ReviseQuoteInputSerializer,
     SendQuoteInputSerializer,
     SignatureSerializer,
@@ -208,7 +209,7 @@ class ApplicationCollectionView(StaffView):
         paginator = QueuePagination()
         page = paginator.paginate_queue(request, actor=self.actor, now=now, filters=filters)
         context = {"now": now, "calendars": selectors.page_calendars(page)}
-        return paginator.get_paginated_response(ApplicationSummarySerializer(page, many=True, context=context).data)
+        return paginator.get_paginated_response(QueueRowSerializer(page, many=True, context=context).data)
 
     @extend_schema(
         operation_id="applications_submit",
