@@ -225,11 +225,11 @@ def queue_page(
     if rows:
         found = int(getattr(rows[0], "queue_found"))  # noqa: B009 - an annotation mypy does not see
     else:
-        found = capped_count(queryset)[0] if number > 1 else 0
-        if clamp and 0 < found <= QUEUE_COUNT_LIMIT:
-            return queue_page(actor=actor, now=now, number=-(-found // size), size=size, ordering=ordering, **filters)
-        if found >= QUEUE_COUNT_LIMIT:
-            found = QUEUE_COUNT_LIMIT + 1
+        counted_rows, more = capped_count(queryset) if number > 1 else (0, False)
+        if clamp and counted_rows and not more:
+            last = -(-counted_rows // size)
+            return queue_page(actor=actor, now=now, number=last, size=size, ordering=ordering, **filters)
+        found = counted_rows + (1 if more else 0)
     return _page(rows, number=number, size=size, found=found)
 
 

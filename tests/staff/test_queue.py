@@ -308,3 +308,15 @@ def test_each_kind_of_page_runs_the_same_queries_for_3_rows_as_for_60(delhi_coor
 
     assert 0 < few_rows < many_rows
     assert many == few
+
+
+def test_a_page_past_the_last_shows_the_last_page(delhi_coordinator):
+    with time_machine.travel(RECEIVED, tick=False):
+        for _ in range(51):
+            submit()
+        client = signed_in(delhi_coordinator)
+        beyond = client.get("/staff/?page=9")
+        garbage = client.get("/staff/?page=last-but-one")
+    assert len(references(beyond)) == 1
+    assert "Page 2 of 2" in beyond.content.decode()
+    assert len(references(garbage)) == 50
