@@ -185,14 +185,14 @@ def queue_page(
     **filters: Any,
 ) -> QueuePage:
     """A page of the queue (filters as `application_queue`) with its capped count, in a fixed number of
-    queries whatever the page's size: one for one office, two for several or for a search. A page past
+    queries whatever the page's size: one, two for a search. A page past
     the last one has no rows, unless `clamp` and the count is exact: then it is the last page (that
     costs a query or two more, on that wrong address only).
 
     One office: the page in the order's index, with the capped count beside it in the same statement.
     Several offices: `office_id IN (1, 2)` loses the index order (PostgreSQL would sort every row of
-    both), so the page's ids come from a UNION ALL of one ordered, limited query per office, which
-    PostgreSQL merges in index order (Merge Append); then the rows by primary key.
+    both), so the rows are those of a UNION ALL of one ordered query per office, each limited to the
+    rows up to the page's end: the statement sorts those few.
     A search (`q`): first, up to QUEUE_SEARCH_BUDGET + 1 matches in no order, which the planner finds
     through the trigram indexes (a term that matches nothing is absent from them), with the page's ids
     among them; then the rows. A term commoner than the budget is dense enough for the paths above.
@@ -214,14 +214,11 @@ def queue_page(
     if len(office_ids) <= 1:
         rows = list(counted[start : start + size + 1])
     else:
-        columns = QUEUE_SORT_COLUMNS[ordering]
-        # Each office's part is ordered and limited itself: PostgreSQL 15 merges sliced parts in
-        # index order (Merge Append) but plans a bare UNION ALL under one ORDER BY as a full sort.
-        per_office = [
-            queryset.filter(office_id=pk).values_list("pk", *columns)[: start + size + 1] for pk in office_ids
-        ]
-        merged = per_office[0].union(*per_office[1:], all=True).order_by(*QUEUE_ORDERINGS[ordering])
-        rows = _by_ids(counted, [row[0] for row in merged[start : start + size + 1]])
+        # Each office's part is ordered and limited by its own index; the statement then sorts those
+        # few ids, instead of every row of both offices.
+        per_office = [queryset.filter(office_id=pk).values_list("pk")[: start + size + 1] for pk in office_ids]
+        merged = per_office[0].union(*per_office[1:], all=True)
+        rows = list(counted.filter(pk__in=merged)[start : start + size + 1])
     if rows:
         found = int(getattr(rows[0], "queue_found"))  # noqa: B009 - an annotation mypy does not see
     else:
