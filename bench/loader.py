@@ -72,25 +72,31 @@ OPEN_OBLIGATION_SHARE: dict[str, float] = {
 REANCHOR_AFTER = timedelta(hours=2)
 SLA_SHARES = {"breached": 0.12, "due_soon": 0.13, "on_track": 0.75}
 
+
 # Staff per office: (username, role). `bench-manager` is a manager of both offices.
-STAFF: dict[str, list[tuple[str, str]]] = {
-    "delhi": [
-        ("bench-delhi-coord-1", "coordinator"),
-        ("bench-delhi-coord-2", "coordinator"),
-        ("bench-delhi-coord-3", "coordinator"),
-        ("bench-delhi-coord-4", "coordinator"),
-        ("bench-delhi-physician-1", "physician"),
-        ("bench-delhi-physician-2", "physician"),
-        ("bench-manager", "manager"),
-    ],
-    "europe": [
-        ("bench-europe-coord-1", "coordinator"),
-        ("bench-europe-coord-2", "coordinator"),
-        ("bench-europe-coord-3", "coordinator"),
-        ("bench-europe-physician-1", "physician"),
-        ("bench-manager", "manager"),
-    ],
-}
+def staff_plan() -> dict[str, list[tuple[str, str]]]:
+    """Staff per office: (username, role). `bench-manager` is a manager of both offices. A function:
+    the roles are offices.roles', which needs Django set up."""
+    from offices.roles import COORDINATOR, MANAGER, PHYSICIAN
+
+    return {
+        "delhi": [
+            ("bench-delhi-coord-1", COORDINATOR),
+            ("bench-delhi-coord-2", COORDINATOR),
+            ("bench-delhi-coord-3", COORDINATOR),
+            ("bench-delhi-coord-4", COORDINATOR),
+            ("bench-delhi-physician-1", PHYSICIAN),
+            ("bench-delhi-physician-2", PHYSICIAN),
+            ("bench-manager", MANAGER),
+        ],
+        "europe": [
+            ("bench-europe-coord-1", COORDINATOR),
+            ("bench-europe-coord-2", COORDINATOR),
+            ("bench-europe-coord-3", COORDINATOR),
+            ("bench-europe-physician-1", PHYSICIAN),
+            ("bench-manager", MANAGER),
+        ],
+    }
 
 
 def _names(text: str) -> list[str]:
@@ -368,7 +374,7 @@ def _ensure_staff(offices: dict[str, int]) -> dict[str, dict[str, str]]:
     from offices.models import Membership
 
     staff: dict[str, dict[str, str]] = {}
-    for code, members in STAFF.items():
+    for code, members in staff_plan().items():
         for username, role in members:
             staff.setdefault(username, {})[code] = role
     password = make_password(PASSWORD)
@@ -383,12 +389,12 @@ def _ensure_staff(offices: dict[str, int]) -> dict[str, dict[str, str]]:
 
 
 def _user_ids(staff: dict[str, dict[str, str]]) -> dict[tuple[str, str], list[int]]:
-    """(office code, role) -> user ids, in the order STAFF lists them."""
+    """(office code, role) -> user ids, in the order staff_plan() lists them."""
     from django.contrib.auth.models import User
 
     ids = dict(User.objects.filter(username__in=list(staff)).values_list("username", "pk"))
     by_role: dict[tuple[str, str], list[int]] = {}
-    for code, members in STAFF.items():
+    for code, members in staff_plan().items():
         for username, role in members:
             by_role.setdefault((code, role), []).append(ids[username])
     return by_role
@@ -414,6 +420,8 @@ def _generate(
     swept: bool,
 ) -> tuple[Iterator[Sequence[Any]], list[Sequence[Any]], dict[str, str]]:
     """The application rows (in received_at order, ids 1..total) and the open obligations."""
+    from offices.roles import COORDINATOR, PHYSICIAN
+
     codes = ["delhi" if rng.random() < DELHI_SHARE else "europe" for _ in range(total)]
     states = rng.choices(list(STATE_SHARES), weights=list(STATE_SHARES.values()), k=total)
     history_start = datetime(2022, 1, 1, tzinfo=UTC)
@@ -453,8 +461,8 @@ def _generate(
             email = f"{_ascii(given)}.{_ascii(family)}{rng.randint(1, 9999)}@{rng.choice(EMAIL_DOMAINS[code])}"
             country = rng.choices(*COUNTRIES[code])[0]
             office_id = offices[code]
-            coordinators = users[(code, "coordinator")]
-            physicians = users[(code, "physician")]
+            coordinators = users[(code, COORDINATOR)]
+            physicians = users[(code, PHYSICIAN)]
             assigned = None
             if rng.random() < (0.9 if state in TERMINAL else 0.75):
                 assigned = rng.choices(coordinators, weights=_zipf_weights(len(coordinators)))[0]

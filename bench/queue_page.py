@@ -1,5 +1,8 @@
 """Queue benchmark: p95 of the queue through HTTP beside its floor, on a million applications.
 
+(Not `bench/queue.py`: run as a script, a file of that name in this folder would stand in for the
+standard library's `queue` in every benchmark here.)
+
 Loads (or reuses) the data set of bench/loader.py, starts a real server process (gunicorn, the
 benchmark's settings: the product plus the floor view of bench/floor.py) and, from this process,
 requests each case in turn from the queue API (GET /api/v1/applications/, 50 a page), the staff
@@ -8,7 +11,7 @@ signed in with the same session. Prints p50 and p95 of each and the ratio of eac
 floor's; exits 1 when the API's ratio exceeds ALLOWED_RATIO in any case (the staff page's, which
 includes rendering its HTML, is printed beside it).
 
-    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/queue.py
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/queue_page.py
 
 BENCH_APPLICATIONS (default 1,000,000), BENCH_ROUNDS (requests per case and endpoint, default 40),
 BENCH_QUEUE_PORT (default 8101).
@@ -16,20 +19,16 @@ BENCH_QUEUE_PORT (default 8101).
 
 from __future__ import annotations
 
+import os
+import statistics
+import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
-# Run as a script, this file's folder comes first on the path, and this file would stand in for the
-# standard library's `queue` (which requests and Django import): the folder goes, the project comes.
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
-
-import os  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-from typing import Any  # noqa: E402
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
@@ -79,12 +78,14 @@ def session_cookie(username: str) -> str:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from offices.roles import MANAGER
+
     user = User.objects.get(username=username)
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    if user.memberships.filter(role="manager").exists():
+    if user.memberships.filter(role=MANAGER).exists():
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
             user=user, name="bench", confirmed=True
         )
