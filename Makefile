@@ -52,11 +52,14 @@ fuzz: messages
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_STEPS=$(FUZZ_STEPS) $(BIN)/pytest tests/workflow/test_api_stateful.py $(PYTEST_ARGS)
 
 # Benchmarks need PostgreSQL; each prints its figures beside a baseline measured in the same run.
+# bench/queue_page.py loads a million applications into BENCH_DATABASE_URL once (bench/loader.py) and
+# reuses them; BENCH_APPLICATIONS makes a smaller set (docs/performance.md).
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 bench: messages
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/sla_sweep.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/notification_throughput.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/writers.py
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/queue_page.py
 
 # Re-pin after editing pyproject.toml (UPGRADE="-P django" or "--upgrade" to move versions). The
 # development lock is compiled first; the production lock starts from its pins and drops the rest.

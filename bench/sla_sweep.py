@@ -78,7 +78,7 @@ def load(total: int, due: int) -> None:
         cursor.execute("ANALYZE workflow_application")
 
 
-def rows_read(now) -> int:  # type: ignore[no-untyped-def]
+def rows_read(now) -> int:
     from workflow.services.sla import breach_candidates, warn_candidates
 
     total = 0

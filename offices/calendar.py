@@ -64,6 +64,8 @@ class WorkingCalendar:
         unknown = {kind for kind in self.overrides.values() if kind not in (CLOSED, OPEN)}
         if unknown:
             raise ValueError(f"unknown override kinds: {sorted(unknown)}")
+        # Local date -> its opening interval: a page of the queue asks for the same few dates fifty times.
+        self._intervals: dict[date, tuple[datetime, datetime] | None] = {}
 
     @classmethod
     def for_office(cls, office: Office) -> WorkingCalendar:
@@ -111,12 +113,16 @@ class WorkingCalendar:
 
     def opening_interval(self, day: date) -> tuple[datetime, datetime] | None:
         """The half-open UTC interval [opens, closes) of a local date, or None on a non-working date."""
-        if not self.is_working_date(day):
-            return None
-        # Combining in the office zone, then converting, is what makes daylight-saving days come out right.
-        opens = datetime.combine(day, self.opens_at, tzinfo=self.tz).astimezone(UTC)
-        closes = datetime.combine(day, self.closes_at, tzinfo=self.tz).astimezone(UTC)
-        return opens, closes
+        if day in self._intervals:
+            return self._intervals[day]
+        interval = None
+        if self.is_working_date(day):
+            # Combining in the office zone, then converting, is what makes daylight-saving days come out right.
+            opens = datetime.combine(day, self.opens_at, tzinfo=self.tz).astimezone(UTC)
+            closes = datetime.combine(day, self.closes_at, tzinfo=self.tz).astimezone(UTC)
+            interval = (opens, closes)
+        self._intervals[day] = interval
+        return interval
 
     def _local_date(self, at: datetime) -> date:
         _require_aware(at)

@@ -6,12 +6,15 @@ Every read is scoped to the actor's offices; another office's application does n
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -27,17 +30,55 @@ if TYPE_CHECKING:
     from offices.calendar import WorkingCalendar
     from workflow.models.application import ApplicationQuerySet
 
-# ordering value -> ORDER BY. The first matches the index `queue_by_office_due`, the others
-# `queue_by_office_received`, so that a page of one office's queue is an index range scan.
+# ordering value -> ORDER BY. Each matches an index led by the office (`queue_by_office_due`,
+# `queue_by_office_received` and the filters' own), so that a page of one office's queue is an index
+# range scan; `QUEUE_SORT_COLUMNS` are the columns the order reads.
 QUEUE_ORDERINGS: dict[str, tuple[Any, ...]] = {
     "reply_due_at": (F("reply_due_at").asc(nulls_last=True), "id"),
     "received_at": ("received_at", "id"),
     "-received_at": ("-received_at", "-id"),
 }
+QUEUE_SORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "reply_due_at": ("reply_due_at", "id"),
+    "received_at": ("received_at", "id"),
+    "-received_at": ("received_at", "id"),
+}
 ASSIGNED_ME, ASSIGNED_NONE = "me", "none"
+# What a row of the queue shows (API summary, staff page) and its SLA needs: of the application's
+# forty-odd columns (the protocol's JSON, the medical texts) a page reads these, and the whole office
+# (its calendar). Reading and building the rest was most of a page's time.
+QUEUE_ROW_FIELDS = (
+    "reference",
+    "state",
+    "office",
+    "assigned_to",
+    "full_name",
+    "country",
+    "received_at",
+    "reply_due_at",
+    "reply_warn_at",
+    "assigned_to__username",
+    "assigned_to__first_name",
+    "assigned_to__last_name",
+)
+# The queue counts its rows up to this many and says "1,000+" beyond (docs/performance.md): an exact
+# count of a large office reads every row of it on every page.
+QUEUE_COUNT_LIMIT = 1000
+# Pages past this one are empty (a hundred million rows in): it keeps OFFSET within PostgreSQL's bigint.
+QUEUE_MAX_PAGE = 1_000_000
 
 
-def application_queue(
+def application_queue(*, actor: Actor, now: datetime, **filters: Any) -> ApplicationQuerySet:
+    """The applications of the actor's offices, filtered as SPEC §9 describes (`office`, `state`,
+    `assigned`, `sla`, `q`, `ordering`).
+
+    A bad filter value raises ValidationError naming the filter. The rows carry their office and
+    assignee. For a page, use `queue_page`: it keeps the index order when the actor has several offices.
+    """
+    return _queue(actor=actor, now=now, **filters)[0]
+
+
+def _queue(
     *,
     actor: Actor,
     now: datetime,
@@ -47,20 +88,18 @@ def application_queue(
     sla: str | None = None,
     q: str | None = None,
     ordering: str = "reply_due_at",
-) -> ApplicationQuerySet:
-    """The applications of the actor's offices, filtered as SPEC §9 describes.
-
-    A bad filter value raises ValidationError naming the filter. The rows carry their office and
-    assignee, so a page costs the same number of queries whatever its size.
-    """
+) -> tuple[ApplicationQuerySet, list[int]]:
+    """The queue's queryset and the offices it can return rows of."""
     errors: dict[str, list[str]] = {}
-    queryset = Application.objects.visible_to(actor).select_related("office", "assigned_to")
+    queryset = Application.objects.visible_to(actor).select_related("office", "assigned_to").only(*QUEUE_ROW_FIELDS)
+    office_ids = actor.office_ids
     if office:
         office_id = Office.objects.filter(code=office).values_list("pk", flat=True).first()
         if office_id is None:
             errors["office"] = [f"Unknown office {office!r}."]
         else:
             queryset = queryset.filter(office_id=office_id)
+            office_ids = [pk for pk in office_ids if pk == office_id]
     if state:
         if state not in State.values:
             errors["state"] = [f"Choose one of {', '.join(State.values)}."]
@@ -82,6 +121,8 @@ def application_queue(
             queryset = queryset.filter(status_filter(sla, now))
     if q and q.strip():
         text = q.strip()
+        # On PostgreSQL each of the three is served by a trigram index on UPPER(column)
+        # (workflow/migrations/0010_queue_indexes.py), which is the expression `icontains` compares.
         queryset = queryset.filter(
             Q(reference__icontains=text) | Q(full_name__icontains=text) | Q(email__icontains=text)
         )
@@ -89,7 +130,179 @@ def application_queue(
         errors["ordering"] = [f"Choose one of {', '.join(QUEUE_ORDERINGS)}."]
     if errors:
         raise ValidationError(errors)
-    return queryset.order_by(*QUEUE_ORDERINGS[ordering])
+    return queryset.order_by(*QUEUE_ORDERINGS[ordering]), office_ids
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue. `count` is exact up to QUEUE_COUNT_LIMIT; `count_capped` says there are more."""
+
+    rows: list[Application]
+    number: int
+    size: int
+    count: int
+    count_capped: bool
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def num_pages(self) -> int | None:
+        """None while the count is capped: nobody needs to know that page 12,000 is the last."""
+        if self.count_capped:
+            return None
+        return max(1, -(-self.count // self.size))
+
+
+def capped_count(queryset: QuerySet[Any], limit: int = QUEUE_COUNT_LIMIT) -> tuple[int, bool]:
+    """(rows, more): the rows counted up to `limit`, and whether there are more. Reads at most limit + 1."""
+    counted = queryset.order_by().values("pk")[: limit + 1].count()
+    return min(counted, limit), counted > limit
+
+
+# The same orders in SQL, for the candidates below (constants: nothing of the request goes in).
+_CANDIDATE_ORDER = {
+    "reply_due_at": "reply_due_at ASC NULLS LAST, id ASC",
+    "received_at": "received_at ASC, id ASC",
+    "-received_at": "received_at DESC, id DESC",
+}
+# How many matching rows a search collects before it trusts the order's index instead: a term
+# rarer than this is found through its trigram index and sorted; a commoner one is dense enough for
+# the index walk to meet a page of matches quickly.
+QUEUE_SEARCH_BUDGET = 10_000
+
+
+def queue_page(
+    *,
+    actor: Actor,
+    now: datetime,
+    number: int,
+    size: int,
+    ordering: str = "reply_due_at",
+    clamp: bool = False,
+    **filters: Any,
+) -> QueuePage:
+    """A page of the queue (filters as `application_queue`) with its capped count, in a fixed number of
+    queries whatever the page's size: one, two for a search. A page past
+    the last one has no rows, unless `clamp` and the count is exact: then it is the last page (that
+    costs a query or two more, on that wrong address only).
+
+    One office: the page in the order's index, with the capped count beside it in the same statement.
+    Several offices: `office_id IN (1, 2)` loses the index order (PostgreSQL would sort every row of
+    both), so the rows are those of a UNION ALL of one ordered query per office, each limited to the
+    rows up to the page's end: the statement sorts those few.
+    A search (`q`): first, up to QUEUE_SEARCH_BUDGET + 1 matches in no order, which the planner finds
+    through the trigram indexes (a term that matches nothing is absent from them), with the page's ids
+    among them; then the rows. A term commoner than the budget is dense enough for the paths above.
+    """
+    queryset, office_ids = _queue(actor=actor, now=now, ordering=ordering, **filters)
+    number = min(number, QUEUE_MAX_PAGE)
+    start = (number - 1) * size
+    if (filters.get("q") or "").strip():
+        limited = queryset.order_by().values_list("pk", *QUEUE_SORT_COLUMNS[ordering])[: QUEUE_SEARCH_BUDGET + 1]
+        found, ids = _candidates(limited, ordering, start, size)
+        if found <= QUEUE_SEARCH_BUDGET:
+            if clamp and found and start >= found:
+                return queue_page(
+                    actor=actor, now=now, number=-(-found // size), size=size, ordering=ordering, **filters
+                )
+            return _page(_by_ids(queryset, ids), number=number, size=size, found=found)
+    counted: ApplicationQuerySet = queryset.annotate(queue_found=_capped_count_sql(queryset))
+    rows: list[Application]
+    if len(office_ids) <= 1:
+        rows = list(counted[start : start + size + 1])
+    else:
+        # Each office's part is ordered and limited by its own index; the statement then sorts those
+        # few ids, instead of every row of both offices.
+        per_office = [queryset.filter(office_id=pk).values_list("pk")[: start + size + 1] for pk in office_ids]
+        merged = per_office[0].union(*per_office[1:], all=True)
+        rows = list(counted.filter(pk__in=merged)[start : start + size + 1])
+    if rows:
+        found = int(getattr(rows[0], "queue_found"))  # noqa: B009 - an annotation mypy does not see
+    else:
+        counted_rows, more = capped_count(queryset) if number > 1 else (0, False)
+        if clamp and counted_rows and not more:
+            last = -(-counted_rows // size)
+            return queue_page(actor=actor, now=now, number=last, size=size, ordering=ordering, **filters)
+        found = counted_rows + (1 if more else 0)
+    return _page(rows, number=number, size=size, found=found)
+
+
+def _page(rows: list[Application], *, number: int, size: int, found: int) -> QueuePage:
+    return QueuePage(
+        rows=rows[:size],
+        number=number,
+        size=size,
+        count=min(found, QUEUE_COUNT_LIMIT),
+        count_capped=found > QUEUE_COUNT_LIMIT,
+        has_next=len(rows) > size,
+    )
+
+
+def _capped_count_sql(queryset: QuerySet[Any]) -> RawSQL:
+    """The capped count as a scalar subquery, to ride along the page's own statement (PostgreSQL runs it
+    once, as an InitPlan). At most QUEUE_COUNT_LIMIT + 1 rows are read."""
+    sql, params = queryset.order_by().values("pk")[: QUEUE_COUNT_LIMIT + 1].query.sql_with_params()
+    return RawSQL(f"SELECT count(*) FROM ({sql}) AS capped", params)  # noqa: S608, S611 - the ORM's own SQL
+
+
+def queue_sla_counts(*, actor: Actor, now: datetime, **filters: Any) -> dict[str, tuple[int, bool]]:
+    """Per SLA status, (applications, more than that?) under the other filters, each capped like the
+    queue's count; one statement of three scalar subqueries."""
+    base = application_queue(actor=actor, now=now, **{name: value for name, value in filters.items() if name != "sla"})
+    parts: list[str] = []
+    params: list[Any] = []
+    for status in STATUSES:
+        sql, part_params = (
+            base.filter(status_filter(status, now))
+            .order_by()
+            .values("pk")[: QUEUE_COUNT_LIMIT + 1]
+            .query.sql_with_params()
+        )
+        parts.append(f"(SELECT count(*) FROM ({sql}) AS capped)")  # noqa: S608 - the ORM's own SQL
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)  # noqa: S608 - the ORM's own SQL and parameters
+        counted = cursor.fetchone()
+    return {
+        status: (min(int(n), QUEUE_COUNT_LIMIT), int(n) > QUEUE_COUNT_LIMIT)
+        for status, n in zip(STATUSES, counted, strict=True)
+    }
+
+
+def page_calendars(applications: Iterable[Application]) -> dict[int, WorkingCalendar]:
+    """The working calendar of each office on a page, from the rows' own offices: one query (the
+    overrides), none for an empty page."""
+    offices: dict[int, Office] = {}
+    for application in applications:
+        offices.setdefault(application.office_id, application.office)
+    prefetch_related_objects(list(offices.values()), "overrides")
+    return {pk: office.calendar() for pk, office in offices.items()}
+
+
+def _candidates(limited: QuerySet[Any], ordering: str, start: int, size: int) -> tuple[int, list[int]]:
+    """(how many rows `limited` returns, the ids of rows start … start + size of them in the queue's order).
+
+    Raw SQL around the ORM's own query: MATERIALIZED makes PostgreSQL collect the matches by the
+    filter's best path first, instead of walking the order's index in the hope of meeting them.
+    """
+    sql, params = limited.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH candidates AS MATERIALIZED ({sql}) SELECT (SELECT count(*) FROM candidates), "  # noqa: S608 - ORM SQL and constants
+            f"ARRAY(SELECT pk FROM candidates ORDER BY {_CANDIDATE_ORDER[ordering]} OFFSET %s LIMIT %s)",
+            [*params, start, size + 1],
+        )
+        found, ids = cursor.fetchone()
+    return int(found), list(ids)
+
+
+def _by_ids(queryset: ApplicationQuerySet, ids: list[int]) -> list[Application]:
+    """The rows of `ids` (with their office and assignee) in the order of `ids`: one query by primary key."""
+    by_id = {application.pk: application for application in queryset.order_by().filter(pk__in=ids)} if ids else {}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def assignable_staff(application: Application) -> QuerySet[User]:

@@ -63,11 +63,20 @@ def staff_page(view: View) -> View:
     return never_cache(login_required(wrapper))
 
 
-def page(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
-    """Render a staff page with the navigation's facts about the user."""
+def page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    offices: list[Office] | None = None,
+) -> HttpResponse:
+    """Render a staff page with the navigation's facts about the user. `offices`: the actor's, when the
+    view has read them already (by code)."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
     roles = set(actor.roles.values())
-    offices = Office.objects.filter(pk__in=actor.office_ids).order_by("code")
+    if offices is None:
+        offices = list(Office.objects.filter(pk__in=actor.office_ids).order_by("code"))
     context = {
         "actor": actor,
         "is_physician": PHYSICIAN in roles,

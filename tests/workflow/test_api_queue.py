@@ -325,3 +325,225 @@ def test_the_default_queue_of_one_office_reads_the_queue_by_office_due_index(del
     assert len(page) == 25
     assert all(app.office_id == delhi.pk for app in page)
     assert Office.objects.count() == 2
+
+
+def bulk_applications(delhi: Office, europe: Office, count: int, *, now: datetime, **fields: Any) -> list[Application]:
+    """`count` applications without the services (the fixture of an index test), alternating offices."""
+    rows = []
+    for i in range(count):
+        at = now - timedelta(days=3, minutes=i)
+        values: dict[str, Any] = {
+            "office": delhi if i % 2 else europe,
+            "full_name": f"Patient {i}",
+            "email": f"patient{i}@example.org",
+            "received_at": at,
+            **{name: value(i) if callable(value) else value for name, value in fields.items()},
+        }
+        rows.append(
+            Application(
+                reference=f"{values['office'].code[:3].upper()}-2026-{i:05d}",
+                date_of_birth=date(1980, 1, 1),
+                sex="female",
+                country="IN",
+                condition="SLE",
+                privacy_notice_version="2026-01",
+                privacy_consent_at=at,
+                **values,
+            )
+        )
+    return Application.objects.bulk_create(rows)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"q": "priya"}, {"sla": "due_soon"}, {"state": "received", "assigned": "none"}],
+    ids=["no filter", "a search", "sla=due_soon", "state and assignee"],
+)
+@pytest.mark.parametrize("who", ["coordinator", "manager of both offices"])
+def test_every_kind_of_page_costs_the_same_queries_at_5_and_at_50_rows(
+    delhi_coordinator, network_manager, delhi, europe, params, who
+):
+    now = timezone.now()
+    # 60 rows a office, every one matching every filter: due soon, named Priya, unassigned.
+    bulk_applications(
+        delhi,
+        europe,
+        120,
+        now=now,
+        full_name=lambda i: f"Priya Sharma {i}",
+        reply_due_at=now + timedelta(hours=3),
+        reply_warn_at=now - timedelta(hours=1),
+    )
+    client = client_for(delhi_coordinator if who == "coordinator" else network_manager)
+    client.get(URL, {"page_size": 5, **params})  # the first request reads what later ones find cached
+
+    with CaptureQueriesContext(connection) as small:
+        five = client.get(URL, {"page_size": 5, **params})
+    with CaptureQueriesContext(connection) as large:
+        fifty = client.get(URL, {"page_size": 50, **params})
+
+    assert len(five.json()["results"]) == 5
+    assert len(fifty.json()["results"]) == 50
+    assert fifty.json()["count"] == (60 if who == "coordinator" else 120)
+    assert len(small.captured_queries) == len(large.captured_queries)
+
+
+def test_the_count_stops_at_the_limit_and_says_so(delhi_coordinator, delhi, europe, monkeypatch):
+    monkeypatch.setattr(selectors, "QUEUE_COUNT_LIMIT", 30)
+    bulk_applications(delhi, europe, 80, now=timezone.now())
+
+    capped = client_for(delhi_coordinator).get(URL, {"page_size": 10}).json()
+    exact = client_for(delhi_coordinator).get(URL, {"page_size": 10, "q": "Patient 1"}).json()
+
+    assert capped["count"] == 30
+    assert capped["count_capped"] is True
+    assert capped["next"] is not None
+    # Delhi holds the odd ones: Patient 1, 11, 13 … 19 and 1x of the seventies: 1, 11, 13, 15, 17, 19.
+    assert exact["count"] == 6
+    assert exact["count_capped"] is False
+
+
+def test_pages_past_the_count_limit_still_follow_each_other(delhi_coordinator, delhi, europe, monkeypatch):
+    monkeypatch.setattr(selectors, "QUEUE_COUNT_LIMIT", 10)
+    apps = bulk_applications(delhi, europe, 60, now=timezone.now())
+    delhi_refs = sorted((a.received_at, a.pk, a.reference) for a in apps if a.office_id == delhi.pk)
+
+    client = client_for(delhi_coordinator)
+    pages = [client.get(URL, {"page_size": 8, "page": n, "ordering": "received_at"}).json() for n in (1, 2, 3, 4)]
+
+    assert [row["reference"] for page in pages for row in page["results"]] == [ref for *_, ref in delhi_refs]
+    assert pages[3]["next"] is None
+    assert client.get(URL, {"page_size": 8, "page": 5}).status_code == 404
+
+
+def test_a_manager_of_both_offices_gets_one_order_across_them(network_manager, delhi, europe, monkeypatch):
+    # Over the count limit, so the page comes from the per-office merge, not from the counted rows.
+    monkeypatch.setattr(selectors, "QUEUE_COUNT_LIMIT", 5)
+    now = timezone.now()
+    apps = bulk_applications(
+        delhi, europe, 40, now=now, reply_due_at=lambda i: now + timedelta(hours=i), reply_warn_at=None
+    )
+    expected = [a.reference for a in sorted(apps, key=lambda a: (a.reply_due_at, a.pk))]
+
+    client = client_for(network_manager)
+    first = client.get(URL, {"page_size": 15}).json()
+    second = client.get(URL, {"page_size": 15, "page": 2}).json()
+
+    assert [row["reference"] for row in first["results"] + second["results"]] == expected[:30]
+    assert {row["office"] for row in first["results"]} == {"delhi", "europe"}
+
+
+def plans_of(call: Any) -> list[str]:
+    """The EXPLAIN of each query `call` runs."""
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    plans = []
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            cursor.execute(f"EXPLAIN {query['sql']}")
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    return plans
+
+
+@pytest.fixture
+def indexed_queue(delhi, europe, delhi_coordinator):
+    """4,000 applications in both offices, in several states, most assigned to a colleague (so that
+    `me` and `none` are both selective: a dense match is found as fast along the deadline index, and
+    the planner rightly takes it), deadlines around now. Delhi, the office the tests read, is
+    the large one: its rows are most of the table, as at scale."""
+    now = timezone.now()
+    colleague = make_staff("meera", {"delhi": "coordinator"})
+    states = ["received", "completed", "declined", "quoted", "admitted"]
+    bulk_applications(
+        delhi,
+        europe,
+        4000,
+        now=now,
+        office=lambda i: europe if i % 10 == 0 else delhi,
+        state=lambda i: states[i % len(states)],
+        assigned_to_id=lambda i: None if i % 50 == 0 else delhi_coordinator.pk if i % 7 == 1 else colleague.pk,
+        reply_due_at=lambda i: None if i % 3 == 0 else now + timedelta(hours=(i % 200) - 50),
+        reply_warn_at=lambda i: None if i % 3 == 0 else now + timedelta(hours=(i % 200) - 60),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE workflow_application")
+    return now
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        ({"state": "admitted"}, "queue_by_office_state"),
+        ({"assigned": "me"}, "queue_by_office_assignee"),
+        ({"sla": "breached"}, "queue_by_office_due"),
+        ({"sla": "due_soon"}, "queue_by_office_due"),
+        ({"sla": "on_track"}, "queue_by_office_due"),
+        ({"ordering": "received_at"}, "queue_by_office_received"),
+        ({"ordering": "-received_at"}, "queue_by_office_received"),
+    ],
+)
+def test_each_filter_of_one_office_reads_its_own_index_in_the_queues_order(
+    delhi_coordinator, indexed_queue, filters, index
+):
+    actor = Actor.staff(delhi_coordinator)
+
+    (plan,) = plans_of(lambda: selectors.queue_page(actor=actor, now=indexed_queue, number=1, size=25, **filters))
+
+    assert index in plan, plan
+    # The index gives the order: the page is read, not sorted.
+    assert "Sort" not in plan, plan
+    if "sla" in filters and filters["sla"] != "breached":
+        # The warning instant is checked inside the index, not on the rows.
+        assert "reply_warn_at" in plan.split("Index Cond:")[1].split("\n")[0], plan
+
+
+@pytest.mark.postgres
+def test_a_search_reads_the_trigram_indexes_and_finds_no_match_without_walking_the_office(
+    delhi_coordinator, indexed_queue
+):
+    actor = Actor.staff(delhi_coordinator)
+
+    plans = plans_of(lambda: selectors.queue_page(actor=actor, now=indexed_queue, number=1, size=25, q="zzqxvw"))
+
+    candidates = plans[0]
+    for name in ("queue_search_reference", "queue_search_full_name", "queue_search_email"):
+        assert f"Bitmap Index Scan on {name}" in candidates, candidates
+    # Nothing matched: no second query reads rows.
+    assert len(plans) == 1
+
+
+@pytest.mark.postgres
+def test_a_manager_of_both_offices_reads_each_office_in_index_order(network_manager, indexed_queue, monkeypatch):
+    monkeypatch.setattr(selectors, "QUEUE_COUNT_LIMIT", 100)
+    actor = Actor.staff(network_manager)
+
+    (plan,) = plans_of(lambda: selectors.queue_page(actor=actor, now=indexed_queue, number=1, size=25))
+
+    # One limited range of the deadline index per office: the sort sees 2 x 26 rows, not both offices.
+    assert plan.count("queue_by_office_due") == 2, plan
+    assert "(office_id = 1)" in plan and "(office_id = 2)" in plan, plan
+    assert "rows=52 " in plan.split("Sort Key")[1], plan
+
+
+@pytest.mark.postgres
+def test_unassigned_rows_are_found_by_an_index_not_by_reading_the_office(delhi_coordinator, indexed_queue):
+    actor = Actor.staff(delhi_coordinator)
+
+    (plan,) = plans_of(lambda: selectors.queue_page(actor=actor, now=indexed_queue, number=1, size=25, assigned="none"))
+
+    # A few rows: the assignee indexes find them (PostgreSQL may sort those few); never a filter on the office.
+    assert "Index Cond: (assigned_to_id IS NULL)" in plan or "assigned_to_id IS NULL)" in plan.split("Index Cond")[1]
+    assert "Filter: (assigned_to_id IS NULL)" not in plan, plan
+
+
+def test_a_queue_row_built_by_hand_is_what_its_declared_fields_give(europe_coordinator, europe_queue):
+    from rest_framework import serializers as drf
+
+    from workflow.api.serializers import QueueRowSerializer
+
+    now = timezone.now()
+    context = {"now": now, "calendars": {}}
+    for application in Application.objects.select_related("office", "assigned_to"):
+        serializer = QueueRowSerializer(application, context=context)
+        assert serializer.data == drf.Serializer.to_representation(serializer, application)

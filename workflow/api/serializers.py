@@ -193,6 +193,10 @@ class IntakeReceiptSerializer(serializers.Serializer[Any]):
     reply_due_at = serializers.DateTimeField(allow_null=True)
 
 
+# How the queue's rows write an instant: as their declared DateTimeFields do.
+_INSTANT = serializers.DateTimeField()
+
+
 class ApplicationSummarySerializer(serializers.Serializer[Any]):
     """A row of the queue. Needs `now` and `calendars` (office id -> WorkingCalendar) in the context."""
 
@@ -226,6 +230,28 @@ class ApplicationSummarySerializer(serializers.Serializer[Any]):
             warn_at=application.reply_warn_at,
             now=self.context["now"],
         )
+
+
+class QueueRowSerializer(ApplicationSummarySerializer):
+    """A queue row as ApplicationSummary declares it (the schema), written without DRF's field-by-field
+    walk: the queue serves 50 a page, and the walk cost more than the page's queries. A test holds the
+    two to the same output (tests/workflow/test_api_queue.py)."""
+
+    def to_representation(self, instance: Application) -> dict[str, Any]:
+        """ApplicationSummary's fields, built directly."""
+        to_text = _INSTANT.to_representation
+        return {
+            "reference": instance.reference,
+            "state": instance.state,
+            "office": instance.office.code,
+            "assigned_to": instance.assigned_to_id,
+            "assigned_to_name": self.get_assigned_to_name(instance),
+            "full_name": instance.full_name,
+            "country": instance.country,
+            "received_at": to_text(instance.received_at),
+            "reply_due_at": to_text(instance.reply_due_at) if instance.reply_due_at else None,
+            "sla": self.get_sla(instance),
+        }
 
 
 class DocumentSerializer(serializers.ModelSerializer[Document]):
