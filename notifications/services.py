@@ -101,9 +101,7 @@ def _create(
                 for name, content_type, content in attachments
             )
     if created:
-        # robust: the event has committed; a failure to hand the row to Celery must not turn the
-        # caller's success into an error (the relay sweep publishes it later).
-        transaction.on_commit(lambda: relay.kick([notification.pk]), robust=True)
+        relay.kick_after_commit(notification.pk)
     return notification
 
 

@@ -1,0 +1,82 @@
+"""Which claimed rows the SMTP server has already accepted, written the moment it accepts each one.
+
+A worker records a batch's outcomes in PostgreSQL in one statement after the batch. A worker that
+dies before that statement leaves rows in `sending` whose messages went out; without this note the
+relay would send them again after STUCK_AFTER. The note lives in Redis (the broker), one key per
+row naming the claim it belongs to, so it costs no database round trip per email. If Redis loses it
+(an outage, a restart without persistence), the row is resent with the same Message-ID: the
+guarantee is never weaker than "at least once, recognisably the same email".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import cache
+
+import redis
+from celery import current_app
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "notifications:accepted:"
+# Far longer than STUCK_AFTER, so the relay finds the note of any worker that died mid-batch.
+KEEP = timedelta(days=2)
+# A note is a convenience: never let a slow broker hold up sending.
+TIMEOUT_SECONDS = 0.5
+
+
+@cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS)
+
+
+def client() -> redis.Redis:
+    # The broker's address as Celery sees it now, so that the relay and the workers read one place.
+    return _client(str(current_app.conf.broker_url))
+
+
+def _stamp(claimed_at: datetime) -> str:
+    return claimed_at.isoformat()
+
+
+def accepted(notification_id: int, claimed_at: datetime) -> bool:
+    """Note one accepted message. False when Redis did not take the note (the caller stops noting)."""
+    try:
+        client().set(f"{PREFIX}{notification_id}", _stamp(claimed_at), ex=KEEP)
+    except redis.RedisError:
+        logger.warning("could not note notification %s as accepted", notification_id, exc_info=True)
+        return False
+    return True
+
+
+def forget(notification_ids: Iterable[int]) -> None:
+    """The outcomes are in PostgreSQL now: the notes are no longer needed."""
+    keys = [f"{PREFIX}{pk}" for pk in notification_ids]
+    if not keys:
+        return
+    try:
+        client().delete(*keys)
+    except redis.RedisError:
+        logger.warning("could not clear %s accepted-notes; they expire by themselves", len(keys), exc_info=True)
+
+
+def accepted_among(claims: dict[int, datetime]) -> set[int]:
+    """Of these rows (id → the claim they are stuck in), those whose message was accepted in that claim.
+
+    Matching the claim instant ignores a note left by an earlier claim of the same row.
+    """
+    if not claims:
+        return set()
+    ids = list(claims)
+    try:
+        values = client().mget([f"{PREFIX}{pk}" for pk in ids])
+    except redis.RedisError:
+        logger.warning("could not read accepted-notes; stuck rows will be resent", exc_info=True)
+        return set()
+    found = set()
+    for pk, value in zip(ids, values, strict=True):
+        if value is not None and (value.decode() if isinstance(value, bytes) else value) == _stamp(claims[pk]):
+            found.add(pk)
+    return found
