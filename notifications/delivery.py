@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from notifications import journal
@@ -93,6 +94,16 @@ def claim_batch(ids: Sequence[int], now: datetime) -> list[Notification]:
     """pending → sending for those of `ids` still pending, in one statement."""
     if not ids:
         return []
+    if connection.vendor != "postgresql":
+        # SQLite (development): one writer at a time, so each row's guarded update is its claim.
+        won = [
+            pk
+            for pk in ids
+            if Notification.objects.filter(pk=pk, status=Notification.Status.PENDING).update(
+                status=Notification.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+            )
+        ]
+        return list(Notification.objects.filter(pk__in=won).order_by("pk"))
     with connection.cursor() as cursor:
         cursor.execute(CLAIM_SQL, [now, list(ids)])
         rows = cursor.fetchall()
@@ -236,11 +247,25 @@ def _record(batch: Sequence[Notification], outcomes: dict[int, Outcome], now: da
         errors.append(outcome.error)
         sent_ats.append(sent_at)
         next_ats.append(next_at)
-    with connection.cursor() as cursor:
-        cursor.execute(RECORD_SQL, [ids, statuses, errors, sent_ats, next_ats, now])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(RECORD_SQL, [ids, statuses, errors, sent_ats, next_ats, now])
+    else:
+        for values in zip(ids, statuses, errors, sent_ats, next_ats, strict=True):
+            _record_one(*values, claimed_at=now)
     journal.forget(result.sent)
     result.retry_in = delay if result.retry else None
     return result
+
+
+def _record_one(
+    pk: int, status: str, error: str, sent_at: datetime | None, next_at: datetime | None, *, claimed_at: datetime
+) -> None:
+    """RECORD_SQL for one row, for SQLite (development), which has no arrays to unnest."""
+    changes: dict[str, Any] = {"status": status, "last_error": error, "sent_at": sent_at}
+    if status == Notification.Status.PENDING:
+        changes.update(claimed_at=None, next_attempt_at=next_at)
+    Notification.objects.filter(pk=pk, status=Notification.Status.SENDING, claimed_at=claimed_at).update(**changes)
 
 
 def deliver_batch(ids: Sequence[int], now: datetime | None = None) -> BatchResult:

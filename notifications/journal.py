@@ -38,7 +38,8 @@ def client() -> redis.Redis:
 
 
 def _stamp(claimed_at: datetime) -> str:
-    return claimed_at.isoformat()
+    # The instant, not its rendering: PostgreSQL hands it back in UTC whatever zone it was written in.
+    return f"{claimed_at.timestamp():.6f}"
 
 
 def accepted(notification_id: int, claimed_at: datetime) -> bool:

@@ -134,6 +134,42 @@ def test_a_worker_killed_mid_send_is_replaced_and_the_email_is_delivered_once(ri
     assert message["Message-ID"] == ack.message_id
 
 
+def test_a_worker_killed_in_the_middle_of_a_batch_loses_nothing_and_sends_nothing_twice(rig, delhi_coordinator):
+    first = rig.start_worker()
+    # The acknowledgement and the coordinator's alert are written by one event: one batch. The
+    # server accepts the first and holds the second in DATA while the worker is killed.
+    rig.mailbox.stall, rig.mailbox.stall_after = 1, 1
+    submit(now=opening_in_the_past("delhi"))
+    wait_until(rig.mailbox.stalled.is_set, what="the worker to be in the middle of the batch")
+    rows = list(Notification.objects.order_by("pk"))
+    assert [(r.kind, r.status) for r in rows] == [("intake_acknowledgement", "sending"), ("new_application", "sending")]
+
+    first.kill()
+    rig.mailbox.release.set()
+    rig.start_worker()
+    # The acknowledgement was accepted before the kill: the relay marks it sent from the worker's
+    # note; the alert was not, and goes again.
+    assert relay.sweep(timezone.now() + relay.STUCK_AFTER + SECOND) == {"recovered": 1, "published": 1, "due": 1}
+    alert = settled(rig, "new_application")
+    ack = row("intake_acknowledgement")
+    assert (ack.status, ack.attempts) == ("sent", 1)
+    assert alert.attempts == 2
+    assert len(rig.mailbox.received(PATIENT)) == 1
+    assert len(rig.mailbox.received(delhi_coordinator.email)) == 1
+
+
+def test_one_rejected_address_in_a_batch_fails_only_its_row_and_the_rest_are_delivered(rig, delhi_coordinator):
+    rig.mailbox.reject.add(PATIENT)
+    rig.start_worker()
+    submit(now=opening_in_the_past("delhi"))
+    ack = settled(rig, "intake_acknowledgement", "failed")
+    alert = settled(rig, "new_application")
+    assert (ack.attempts, alert.attempts) == (1, 1)
+    assert "550" in ack.last_error
+    assert rig.mailbox.received(PATIENT) == []
+    assert len(rig.mailbox.received(delhi_coordinator.email)) == 1
+
+
 def test_an_smtp_server_refusing_twice_is_retried_with_backoff_and_delivers_once(rig):
     rig.mailbox.refuse = 2
     rig.start_worker()
