@@ -189,12 +189,13 @@ def _send_all(
 ) -> dict[int, Outcome]:
     """One SMTP connection for the batch; a transient error drops it and the next message reconnects."""
     outcomes: dict[int, Outcome] = {}
-    smtp = get_connection(fail_silently=False)
-    noting = True
+    smtp: Any = get_connection(fail_silently=False)  # the SMTP backend: its `connection` is read below
+    notes = journal.Notes(now)
     try:
         for position, notification in enumerate(batch):
             try:
-                smtp.open()
+                if smtp.connection is None:
+                    smtp.open()
             except (smtplib.SMTPException, OSError) as exc:
                 # The server cannot be reached or will not talk: the rest would meet the same answer.
                 for rest in batch[position:]:
@@ -212,9 +213,9 @@ def _send_all(
                 _close_quietly(smtp)
                 continue
             outcomes[notification.pk] = Outcome(SENT)
-            if noting:
-                noting = journal.accepted(notification.pk, now)
+            notes.add(notification.pk)
     finally:
+        notes.close()
         _close_quietly(smtp)
     return outcomes
 

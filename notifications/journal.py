@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 import redis
 from celery import current_app
@@ -43,13 +44,68 @@ def _stamp(claimed_at: datetime) -> str:
 
 
 def accepted(notification_id: int, claimed_at: datetime) -> bool:
-    """Note one accepted message. False when Redis did not take the note (the caller stops noting)."""
+    """Note one accepted message and wait for Redis. False when Redis did not take the note."""
     try:
         client().set(f"{PREFIX}{notification_id}", _stamp(claimed_at), ex=KEEP)
     except redis.RedisError:
         logger.warning("could not note notification %s as accepted", notification_id, exc_info=True)
         return False
     return True
+
+
+class Notes:
+    """The notes of one batch, written without waiting for each reply.
+
+    Each note goes to Redis the moment its message is accepted; its reply is read while the next
+    message is on its way to the SMTP server, so a note costs no round trip of its own. A worker
+    killed mid-batch has already handed its notes to the socket. The first Redis error stops the
+    noting for the batch (its rows fall back to being resent after a crash).
+    """
+
+    def __init__(self, claimed_at: datetime) -> None:
+        self.stamp = _stamp(claimed_at)
+        self.seconds = int(KEEP.total_seconds())
+        self.connection: Any = None
+        self.unread = 0
+        self.working = True
+
+    def add(self, notification_id: int) -> None:
+        if not self.working:
+            return
+        try:
+            if self.connection is None:
+                self.connection = client().connection_pool.get_connection()
+            self.connection.send_command("SET", f"{PREFIX}{notification_id}", self.stamp, "EX", self.seconds)
+            self.unread += 1
+            self._read(leave=1)
+        except redis.RedisError:
+            logger.warning("could not note notification %s as accepted", notification_id, exc_info=True)
+            self._drop()
+
+    def _read(self, *, leave: int) -> None:
+        while self.unread > leave:
+            self.connection.read_response()
+            self.unread -= 1
+
+    def _drop(self) -> None:
+        self.working = False
+        if self.connection is not None:
+            self.connection.disconnect()
+            client().connection_pool.release(self.connection)
+            self.connection = None
+
+    def close(self) -> None:
+        """Read the last replies and give the connection back."""
+        if self.connection is None:
+            return
+        try:
+            self._read(leave=0)
+        except redis.RedisError:
+            logger.warning("could not confirm the last accepted-notes", exc_info=True)
+            self._drop()
+            return
+        client().connection_pool.release(self.connection)
+        self.connection = None
 
 
 def forget(notification_ids: Iterable[int]) -> None:
