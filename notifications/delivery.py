@@ -194,7 +194,7 @@ def _send_all(
     try:
         for position, notification in enumerate(batch):
             try:
-                if smtp.connection is None:
+                if getattr(smtp, "connection", None) is None:  # not open yet, or dropped after an error
                     smtp.open()
             except (smtplib.SMTPException, OSError) as exc:
                 # The server cannot be reached or will not talk: the rest would meet the same answer.
