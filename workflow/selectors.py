@@ -6,6 +6,7 @@ Every read is scoped to the actor's offices; another office's application does n
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,17 +28,38 @@ if TYPE_CHECKING:
     from offices.calendar import WorkingCalendar
     from workflow.models.application import ApplicationQuerySet
 
-# ordering value -> ORDER BY. The first matches the index `queue_by_office_due`, the others
-# `queue_by_office_received`, so that a page of one office's queue is an index range scan.
+# ordering value -> ORDER BY. Each matches an index led by the office (`queue_by_office_due`,
+# `queue_by_office_received` and the filters' own), so that a page of one office's queue is an index
+# range scan; `QUEUE_SORT_COLUMNS` are the columns the order reads.
 QUEUE_ORDERINGS: dict[str, tuple[Any, ...]] = {
     "reply_due_at": (F("reply_due_at").asc(nulls_last=True), "id"),
     "received_at": ("received_at", "id"),
     "-received_at": ("-received_at", "-id"),
 }
+QUEUE_SORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "reply_due_at": ("reply_due_at", "id"),
+    "received_at": ("received_at", "id"),
+    "-received_at": ("received_at", "id"),
+}
 ASSIGNED_ME, ASSIGNED_NONE = "me", "none"
+# The queue counts its rows up to this many and says "1,000+" beyond (docs/performance.md): an exact
+# count of a large office reads every row of it on every page.
+QUEUE_COUNT_LIMIT = 1000
+# Pages past this one are empty (a hundred million rows in): it keeps OFFSET within PostgreSQL's bigint.
+QUEUE_MAX_PAGE = 1_000_000
 
 
-def application_queue(
+def application_queue(*, actor: Actor, now: datetime, **filters: Any) -> ApplicationQuerySet:
+    """The applications of the actor's offices, filtered as SPEC §9 describes (`office`, `state`,
+    `assigned`, `sla`, `q`, `ordering`).
+
+    A bad filter value raises ValidationError naming the filter. The rows carry their office and
+    assignee. For a page, use `queue_page`: it keeps the index order when the actor has several offices.
+    """
+    return _queue(actor=actor, now=now, **filters)[0]
+
+
+def _queue(
     *,
     actor: Actor,
     now: datetime,
@@ -47,20 +69,18 @@ def application_queue(
     sla: str | None = None,
     q: str | None = None,
     ordering: str = "reply_due_at",
-) -> ApplicationQuerySet:
-    """The applications of the actor's offices, filtered as SPEC §9 describes.
-
-    A bad filter value raises ValidationError naming the filter. The rows carry their office and
-    assignee, so a page costs the same number of queries whatever its size.
-    """
+) -> tuple[ApplicationQuerySet, list[int]]:
+    """The queue's queryset and the offices it can return rows of."""
     errors: dict[str, list[str]] = {}
     queryset = Application.objects.visible_to(actor).select_related("office", "assigned_to")
+    office_ids = actor.office_ids
     if office:
         office_id = Office.objects.filter(code=office).values_list("pk", flat=True).first()
         if office_id is None:
             errors["office"] = [f"Unknown office {office!r}."]
         else:
             queryset = queryset.filter(office_id=office_id)
+            office_ids = [pk for pk in office_ids if pk == office_id]
     if state:
         if state not in State.values:
             errors["state"] = [f"Choose one of {', '.join(State.values)}."]
@@ -82,6 +102,8 @@ def application_queue(
             queryset = queryset.filter(status_filter(sla, now))
     if q and q.strip():
         text = q.strip()
+        # On PostgreSQL each of the three is served by a trigram index on UPPER(column)
+        # (workflow/migrations/0009_queue_indexes.py), which is the expression `icontains` compares.
         queryset = queryset.filter(
             Q(reference__icontains=text) | Q(full_name__icontains=text) | Q(email__icontains=text)
         )
@@ -89,7 +111,75 @@ def application_queue(
         errors["ordering"] = [f"Choose one of {', '.join(QUEUE_ORDERINGS)}."]
     if errors:
         raise ValidationError(errors)
-    return queryset.order_by(*QUEUE_ORDERINGS[ordering])
+    return queryset.order_by(*QUEUE_ORDERINGS[ordering]), office_ids
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue. `count` is exact up to QUEUE_COUNT_LIMIT; `count_capped` says there are more."""
+
+    rows: list[Application]
+    number: int
+    size: int
+    count: int
+    count_capped: bool
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def num_pages(self) -> int | None:
+        """None while the count is capped: nobody needs to know that page 12,000 is the last."""
+        if self.count_capped:
+            return None
+        return max(1, -(-self.count // self.size))
+
+
+def capped_count(queryset: QuerySet[Any], limit: int = QUEUE_COUNT_LIMIT) -> tuple[int, bool]:
+    """(rows, more): the rows counted up to `limit`, and whether there are more. Reads at most limit + 1."""
+    counted = queryset.order_by().values("pk")[: limit + 1].count()
+    return min(counted, limit), counted > limit
+
+
+def queue_page(
+    *,
+    actor: Actor,
+    now: datetime,
+    number: int,
+    size: int,
+    ordering: str = "reply_due_at",
+    clamp: bool = False,
+    **filters: Any,
+) -> QueuePage:
+    """A page of the queue (filters as `application_queue`): a capped count and the page's rows, in a
+    fixed number of queries whatever the page's size. A page past the last one has no rows, unless
+    `clamp` and the count is exact: then it is the last page.
+
+    A queryset that spans several offices (`office_id IN (1, 2)`) loses the order of the per-office
+    indexes: PostgreSQL would read and sort every row of both offices for one page. Here the page's
+    ids come from a UNION ALL of one ordered query per office, which PostgreSQL merges in index order
+    (Merge Append) and stops after the page; the rows are then read by primary key.
+    """
+    queryset, office_ids = _queue(actor=actor, now=now, ordering=ordering, **filters)
+    count, capped = capped_count(queryset)
+    number = min(number, QUEUE_MAX_PAGE)
+    if clamp and not capped and (number - 1) * size >= count:
+        number = max(1, -(-count // size))
+    start = (number - 1) * size
+    if len(office_ids) <= 1:
+        rows = list(queryset[start : start + size + 1])
+    else:
+        columns = QUEUE_SORT_COLUMNS[ordering]
+        per_office = [queryset.filter(office_id=pk).order_by().values_list("pk", *columns) for pk in office_ids]
+        merged = per_office[0].union(*per_office[1:], all=True).order_by(*QUEUE_ORDERINGS[ordering])
+        ids = [row[0] for row in merged[start : start + size + 1]]
+        by_id = {application.pk: application for application in queryset.filter(pk__in=ids)}
+        rows = [by_id[pk] for pk in ids if pk in by_id]
+    return QueuePage(
+        rows=rows[:size], number=number, size=size, count=count, count_capped=capped, has_next=len(rows) > size
+    )
 
 
 def assignable_staff(application: Application) -> QuerySet[User]:

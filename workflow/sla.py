@@ -32,7 +32,9 @@ def status_filter(value: str, now: datetime) -> Q:
     if value == DUE_SOON:
         return Q(reply_warn_at__lte=now, reply_due_at__gt=now)
     if value == ON_TRACK:
-        return Q(reply_warn_at__gt=now)
+        # The deadline bound follows from the warning one (the warning comes first) and lets the
+        # queue's index on (office, reply_due_at, id, reply_warn_at) start its range at now.
+        return Q(reply_warn_at__gt=now, reply_due_at__gt=now)
     raise ValueError(value)
 
 

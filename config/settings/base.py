@@ -124,6 +124,12 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Persistent connections (docs/performance.md): a new PostgreSQL connection costs a few milliseconds
+# and a backend process, more than a queue page's queries. Kept a minute by default, checked before
+# reuse so that a restarted server or a dropped connection costs one retry, not an error. Set 0
+# behind pgbouncer in transaction mode, which pools for us.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Local SQLite is shared by web, worker and beat: wait for locks, take write locks up front
     # (no deadlock upgrading a read lock) and let readers run beside the writer.

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -29,22 +27,32 @@ def queue(request: HttpRequest) -> HttpResponse:
     valid = form.is_valid() or not form.is_bound
     filters: dict[str, str] = form.filters() if form.is_bound and valid else {}
     ordering = (form.cleaned_data.get("ordering") if form.is_bound and valid else "") or "reply_due_at"
-    rows = selectors.application_queue(actor=actor, now=now).none()
-    counts: dict[str, int] = {}
+    page_obj: selectors.QueuePage | None = None
+    counts: dict[str, tuple[int, bool]] = {}
     if valid:
         try:
-            rows = selectors.application_queue(actor=actor, now=now, ordering=ordering, **filters)
-            # The counts beside the SLA filter: the same filters, whichever SLA status is picked.
-            unfiltered = {name: value for name, value in filters.items() if name != "sla"}
-            counts = selectors.application_queue(actor=actor, now=now, **unfiltered).aggregate(
-                **{status: Count("pk", filter=sla_rules.status_filter(status, now)) for status in sla_rules.STATUSES}
+            page_obj = selectors.queue_page(
+                actor=actor,
+                now=now,
+                number=_page_number(request),
+                size=PAGE_SIZE,
+                ordering=ordering,
+                clamp=True,
+                **filters,
             )
+            # The counts beside the SLA filter: the same filters, whichever SLA status is picked; each
+            # capped like the page's own, so that none reads every overdue row of a large office.
+            unfiltered = {name: value for name, value in filters.items() if name != "sla"}
+            base = selectors.application_queue(actor=actor, now=now, **unfiltered)
+            counts = {
+                status: selectors.capped_count(base.filter(sla_rules.status_filter(status, now)))
+                for status in sla_rules.STATUSES
+            }
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, messages)
             valid = False
-    paginator = Paginator(rows, PAGE_SIZE)
-    page_obj = paginator.get_page(request.GET.get("page"))
+            page_obj = None
     calendars = selectors.office_calendars(actor.office_ids)
     entries = [
         {
@@ -57,7 +65,7 @@ def queue(request: HttpRequest) -> HttpResponse:
                 now=now,
             ),
         }
-        for application in page_obj.object_list
+        for application in (page_obj.rows if page_obj else [])
     ]
     context: dict[str, Any] = {
         "section": "queue",
@@ -65,7 +73,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "page_has_errors": not valid,
         "page_obj": page_obj,
         "entries": entries,
-        "counts": [(status, counts.get(status, 0)) for status in sla_rules.STATUSES],
+        "counts": [(status, *counts.get(status, (0, False))) for status in sla_rules.STATUSES],
+        "count_limit": selectors.QUEUE_COUNT_LIMIT,
         "current_sla": filters.get("sla", ""),
         "ordering": ordering,
         "query": _query_without(request, "page"),
@@ -80,6 +89,12 @@ def queue(request: HttpRequest) -> HttpResponse:
         # The minute's refresh: just the results, with the filters the URL already carries.
         return render(request, "staff/_queue_results.html", context, status=status)
     return page(request, "staff/queue.html", context, status=status)
+
+
+def _page_number(request: HttpRequest) -> int:
+    """The `page` asked for; anything but a positive number is the first page, as Django's get_page does."""
+    raw = request.GET.get("page", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else 1
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:

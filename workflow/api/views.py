@@ -23,6 +23,7 @@ from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from config.api import ErrorSerializer
@@ -120,9 +121,62 @@ class IntakeThrottle(AnonRateThrottle):
 
 
 class QueuePagination(PageNumberPagination):
+    """`page` and `page_size` as before; `count` is exact up to `selectors.QUEUE_COUNT_LIMIT` and
+    `count_capped` says there are more, so that no page counts every row of a large office."""
+
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
+    queue: selectors.QueuePage
+    url: str
+
+    def paginate_queue(self, request: Request, *, actor: Actor, now: Any, filters: dict[str, Any]) -> list[Any]:
+        self.url = request.build_absolute_uri()
+        raw = request.query_params.get(self.page_query_param) or "1"
+        number = int(raw) if raw.isascii() and raw.isdigit() else 0
+        if number < 1:
+            raise exceptions.NotFound(self.invalid_page_message)
+        size = self.get_page_size(request) or self.page_size
+        self.queue = selectors.queue_page(actor=actor, now=now, number=number, size=size, **filters)
+        if number > 1 and not self.queue.rows:
+            raise exceptions.NotFound(self.invalid_page_message)
+        return self.queue.rows
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response(
+            {
+                "count": self.queue.count,
+                "count_capped": self.queue.count_capped,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_next_link(self) -> str | None:
+        if not self.queue.has_next:
+            return None
+        return replace_query_param(self.url, self.page_query_param, self.queue.number + 1)
+
+    def get_previous_link(self) -> str | None:
+        if not self.queue.has_previous:
+            return None
+        if self.queue.number == 2:
+            return remove_query_param(self.url, self.page_query_param)
+        return replace_query_param(self.url, self.page_query_param, self.queue.number - 1)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["count"]["description"] = (
+            f"Matching applications, counted up to {selectors.QUEUE_COUNT_LIMIT}."
+        )
+        paginated["properties"]["count_capped"] = {
+            "type": "boolean",
+            "description": f"True when more than {selectors.QUEUE_COUNT_LIMIT} match: show the count as "
+            f"“{selectors.QUEUE_COUNT_LIMIT}+”.",
+        }
+        paginated["required"] = [*paginated["required"], "count_capped"]
+        return paginated
 
 
 class ApplicationCollectionView(StaffView):
@@ -151,9 +205,8 @@ class ApplicationCollectionView(StaffView):
     def get(self, request: Request) -> Response:
         filters = validated(QueueFilterSerializer, request.query_params)
         now = timezone.now()
-        queryset = selectors.application_queue(actor=self.actor, now=now, **filters)
         paginator = QueuePagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
+        page = paginator.paginate_queue(request, actor=self.actor, now=now, filters=filters)
         context = {"now": now, "calendars": selectors.office_calendars(self.actor.office_ids)}
         return paginator.get_paginated_response(ApplicationSummarySerializer(page, many=True, context=context).data)
 

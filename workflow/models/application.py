@@ -156,11 +156,24 @@ class Application(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = [models.F("reply_due_at").asc(nulls_last=True), "id"]
         indexes = [
-            # The staff queue: one office's applications by reply deadline (workflow.selectors.queue).
-            models.Index(fields=["office", "reply_due_at", "id"], name="queue_by_office_due"),
-            # The queue ordered by arrival.
+            # The staff queue (workflow.selectors.application_queue / queue_page): one office's
+            # applications by reply deadline, and its `sla` filters. The warning instant trails the key,
+            # after the unique id so the order is untouched, so that `due_soon` and `on_track` are
+            # checked inside the index instead of on every row the deadline range passes.
+            models.Index(fields=["office", "reply_due_at", "id", "reply_warn_at"], name="queue_by_office_due"),
+            # The queue ordered by arrival (`ordering=received_at` / `-received_at`).
             models.Index(fields=["office", "received_at", "id"], name="queue_by_office_received"),
-            models.Index(fields=["office", "state"], name="queue_by_office_state"),
+            # The queue's `state` filter in the queue's order (and the dashboard's counts per state,
+            # workflow.selectors.application_funnel / open_work_by_assignee, by its (office, state) prefix).
+            models.Index(
+                fields=["office", "state", "reply_due_at", "id", "reply_warn_at"], name="queue_by_office_state"
+            ),
+            # The queue's `assigned` filter (me, a user id, and none: IS NULL is a btree condition too).
+            models.Index(
+                fields=["office", "assigned_to", "reply_due_at", "id", "reply_warn_at"], name="queue_by_office_assignee"
+            ),
+            # The queue's `q` search has three trigram indexes on UPPER(reference / full_name / email),
+            # created on PostgreSQL only by workflow/migrations/0009_queue_indexes.py (not declared here).
             # The auto-start sweep (workflow.services.aftercare_sweeps.follow_up_start_sweep) reads only
             # discharged applications waiting for it; `start_follow_up` takes a row out.
             models.Index(
