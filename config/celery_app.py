@@ -22,23 +22,14 @@ app.autodiscover_tasks(["config"])
 # CONN_MAX_AGE says, so a worker opened a new PostgreSQL connection for every email it sent. Its
 # one knob, CELERY_DB_REUSE_MAX, makes it close only every N tasks; set out of reach, connections
 # are instead handled the way Django handles them around a request (below): kept for CONN_MAX_AGE
-# seconds (the environment variable web processes read too; 60 by default), checked before reuse
-# (CONN_HEALTH_CHECKS), closed once an error has made them unusable.
+# seconds and checked before reuse (CONN_HEALTH_CHECKS, config/settings/base.py), closed once an
+# error has made them unusable.
 NEVER = 2**62
 
 
 @app.on_after_configure.connect
 def _leave_connections_to_django(sender: Celery, **kwargs: object) -> None:
     sender.conf["CELERY_DB_REUSE_MAX"] = NEVER
-
-
-@signals.worker_init.connect
-def _persistent_database_connections(**kwargs: object) -> None:
-    from django.db import connections
-
-    max_age = int(os.environ.get("CONN_MAX_AGE", "60"))
-    for alias in connections:
-        connections.settings[alias].update(CONN_MAX_AGE=max_age, CONN_HEALTH_CHECKS=True)
 
 
 @signals.task_prerun.connect
