@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
@@ -18,14 +17,11 @@ from notifications.services import staff_drafts, write_many
 from offices.roles import COORDINATOR, MANAGER
 from offices.selectors import office_staff
 from workflow.models import Application, ReplyObligation
+from workflow.services.common import SWEEP_BATCH_SIZE, sweep_batch_size
 from workflow.services.obligations import OPEN
 
-BATCH_SIZE = 200
-
-
-def batch_size() -> int:
-    """Obligations per transaction: SWEEP_BATCH_SIZE, else BATCH_SIZE."""
-    return int(getattr(settings, "SWEEP_BATCH_SIZE", BATCH_SIZE))
+# The default batch (settings.SWEEP_BATCH_SIZE sets it).
+BATCH_SIZE = SWEEP_BATCH_SIZE
 
 
 def _local(moment: datetime, obligation: ReplyObligation) -> str:
@@ -38,7 +34,7 @@ def _claim(candidates: QuerySet[ReplyObligation], order: str) -> list[ReplyOblig
     return list(
         candidates.select_for_update(skip_locked=True, of=("self",))
         .select_related("application__office", "application__assigned_to")
-        .order_by(order)[: batch_size()]
+        .order_by(order)[: sweep_batch_size()]
     )
 
 
