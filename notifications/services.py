@@ -49,6 +49,11 @@ def _base_context(application: Application | None) -> dict[str, Any]:
     return context
 
 
+# Rows per INSERT of `write_many`: 1,000 rows of 19 columns stay well under PostgreSQL's limit of
+# 65,535 parameters a statement.
+INSERT_ROWS = 1000
+
+
 @dataclass
 class Draft:
     """One notification to write: who, which event, what to render it with."""
@@ -116,7 +121,7 @@ def _create(draft: Draft, *, now: datetime, attachments: Sequence[Attachment] = 
 
 
 def write_many(drafts: Iterable[Draft], *, now: datetime) -> list[int]:
-    """Write many notifications in one statement, each at most once; returns the ids of the new rows.
+    """Write many notifications in one statement (per INSERT_ROWS), each at most once; returns the new rows' ids.
 
     `INSERT … ON CONFLICT (dedup_key) DO NOTHING`: a row an earlier (or concurrent) run wrote for
     the same event and recipient stays as it is, as `get_or_create` would leave it, without a
@@ -128,14 +133,19 @@ def write_many(drafts: Iterable[Draft], *, now: datetime) -> list[int]:
         return []
     fields = [f for f in Notification._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
     table = connection.ops.quote_name(Notification._meta.db_table)
     conflict = "ON CONFLICT (dedup_key) DO NOTHING" if connection.vendor == "postgresql" else "ON CONFLICT DO NOTHING"
-    sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(rows))} {conflict} RETURNING id"  # noqa: S608 - names from the model; values bound
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = [pk for (pk,) in cursor.fetchall()]
+    ids: list[int] = []
+    # PostgreSQL takes at most 65,535 parameters a statement: a sweep batch alerting many staff
+    # each is split (one statement per INSERT_ROWS rows, so still not one per row).
+    for start in range(0, len(rows), INSERT_ROWS):
+        chunk = rows[start : start + INSERT_ROWS]
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in chunk for f in fields]
+        sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} {conflict} RETURNING id"  # noqa: S608 - names from the model; values bound
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ids += [pk for (pk,) in cursor.fetchall()]
     for pk in ids:
         relay.kick_after_commit(pk)
     return ids

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -238,3 +239,28 @@ def test_a_transition_that_rolls_back_writes_nothing_and_sends_nothing(rig, monk
         f"We received your application {application.reference}",
         f"A message about your application {application.reference}",
     ]
+
+
+def worker_backends() -> set[tuple[int, object]]:
+    """The other sessions on the test database (the worker's), by process id and start."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return set(cursor.fetchall())
+
+
+def test_a_worker_keeps_its_database_connection_from_one_batch_to_the_next(rig):
+    rig.start_worker()
+    submit(now=opening_in_the_past("delhi"))
+    settled(rig, "intake_acknowledgement")
+    first = worker_backends()
+    assert first, "the worker closed its database connection after the task"
+
+    submit(now=opening_in_the_past("delhi"), email="second@example.org")
+    wait_until(
+        lambda: Notification.objects.filter(kind="intake_acknowledgement", status="sent").count() == 2,
+        what="the second acknowledgement to be sent",
+    )
+    assert worker_backends() == first

@@ -10,6 +10,7 @@ an email: the step has nothing left to do.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -43,7 +44,7 @@ def _sweep(queryset: models.QuerySet[Row], order: str, act: Callable[[list[Row]]
     `act` handles a whole batch in a constant number of queries (one insert of its notifications,
     one update of its stamps), not a few per row.
     """
-    done = 0
+    done = polls = 0
     while True:
         with transaction.atomic():
             batch = list(
@@ -51,10 +52,29 @@ def _sweep(queryset: models.QuerySet[Row], order: str, act: Callable[[list[Row]]
                 .select_related("application__office")
                 .order_by(order, "pk")[: sweep_batch_size()]
             )
-            if not batch:
-                return done
-            act(batch)
-            done += len(batch)
+            if batch:
+                act(batch)
+        if not batch:
+            if _still_held(queryset, polls):
+                polls += 1
+                continue
+            return done
+        done += len(batch)
+
+
+# A due row another run holds (in this step or another: each locks the application) is skipped.
+# Once nothing else is left, a run waits a little for such rows before leaving them to the next
+# run, so that two runs at once share the work rather than each leaving what the other held.
+PATIENT_POLLS = 40
+POLL_SECONDS = 0.05
+
+
+def _still_held(queryset: models.QuerySet[Any], polls: int) -> bool:
+    """Rows are still due that someone else holds: wait a moment (at most ~2 s a step) and look again."""
+    if polls >= PATIENT_POLLS or not queryset.exists():
+        return False
+    time.sleep(POLL_SECONDS)
+    return True
 
 
 def _stamp(rows: list[Row], field: str, now: datetime) -> None:
@@ -97,7 +117,7 @@ def follow_up_start_candidates(now: datetime) -> models.QuerySet[Application]:
 
 def follow_up_start_sweep(now: datetime) -> int:
     """`start_follow_up` by itself 48 h after discharge, as the system (in the history)."""
-    started = 0
+    started = polls = 0
     while True:
         with transaction.atomic():
             batch = list(
@@ -106,6 +126,9 @@ def follow_up_start_sweep(now: datetime) -> int:
                 .select_related("office")
                 .order_by("follow_up_due_at", "pk")[: sweep_batch_size()]
             )
+            if not batch and _still_held(follow_up_start_candidates(now), polls):
+                polls += 1
+                continue
             if not batch:
                 return started
             for application in batch:
