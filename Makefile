@@ -51,9 +51,11 @@ FUZZ_STEPS ?= 50
 fuzz: messages
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_STEPS=$(FUZZ_STEPS) $(BIN)/pytest tests/workflow/test_api_stateful.py $(PYTEST_ARGS)
 
-# Benchmarks need PostgreSQL; each prints its figures beside a baseline measured in the same run.
-# bench/queue_page.py loads a million applications into BENCH_DATABASE_URL once (bench/loader.py) and
-# reuses them; BENCH_APPLICATIONS makes a smaller set (docs/performance.md).
+# Benchmarks need PostgreSQL and Redis; each prints its figures beside a floor measured in the same run
+# and exits non-zero when a ratio misses its target (docs/performance.md). bench/loader.py builds a
+# million applications into the database named here once and every benchmark reuses them
+# (BENCH_APPLICATIONS makes a smaller set); the sweeps compare it with <name>_10k beside it; the outbox
+# and writers benchmarks run in throwaway test_<name> databases.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 bench: messages
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/sla_sweep.py

@@ -1,131 +1,185 @@
-"""SLA sweep benchmark: its cost follows the obligations that are due, not the applications.
+"""The sweeps at 10,000 and at 1,000,000 applications: their cost follows the rows that are due.
 
-Runs on PostgreSQL (DATABASE_URL) in a throwaway test database. For each case it loads the
-applications with one open obligation each, a share of them past due, then times one sweep and
-counts the obligation rows the sweep's queries read (EXPLAIN ANALYZE of its candidate queries).
+For each size, a database of its own holds the data set of `bench/loader.py` (both offices, every
+state, open obligations around now; loaded once, then reused). Into it the benchmark plants the
+same number of due rows for each sweep, fresh each repetition:
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/sla_sweep.py
+- SLA: DUE open obligations moved past their deadline (breached by the sweep, alerts to managers);
+- reminders: DUE consent reminders of quoted applications whose admission is in three days;
+- aftercare: DUE monitoring checks of discharged patients, due now (alerts to coordinators).
+
+Each sweep runs REPEAT times (the fastest counts: the machine is shared) and its queries are
+counted. Exits 1 when a sweep at 1,000,000 takes more than ALLOWED_RATIO times as long as at 10,000,
+or runs more queries.
+
+    .venv/bin/python bench/sla_sweep.py   # BENCH_DATABASE_URL names the 1,000,000 database
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_databases, teardown_databases  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-# (applications, of which due): the 100,000 case against 10,000 with 1 % due, and against 10,000
-# with as many due as the large case, which isolates the effect of the rows that are not due.
-CASES = [(10_000, 100), (10_000, 1_000), (100_000, 1_000)]
-# The large case may cost at most this much more than the small one with as many due rows.
-ALLOWED_RATIO = 2.0
+SMALL, LARGE = 10_000, int(os.environ.get("BENCH_APPLICATIONS", "1000000"))
+DUE = int(os.environ.get("BENCH_SWEEP_DUE", "400"))
+REPEAT = int(os.environ.get("BENCH_SWEEP_REPEAT", "3"))
+ALLOWED_RATIO = 1.2
+SWEEPS = ("sla", "reminders", "monitoring")
 
 
-def load(total: int, due: int) -> None:
-    from offices.models import Office
-    from workflow.models import Application, ReplyObligation
+def database_for(size: int) -> str:
+    from bench.loader import database_url
+
+    url = database_url()
+    return url if size == LARGE else f"{url}_{size // 1000}k"
+
+
+# ---- one size, in a process of its own (Django is set up once per process) ----
+
+
+def plant(sweep: str, now: Any) -> list[int]:
+    """DUE rows the sweep will find due at `now`; returns what `clean` needs to remove them."""
+    from django.db import connection
 
     with connection.cursor() as cursor:
-        tables = "workflow_replyobligation, notifications_notification, workflow_application"
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    office = Office.objects.get(code="europe")
-    now = timezone.now()
-    batch = 5_000
-    for start in range(0, total, batch):
-        size = min(batch, total - start)
-        apps = Application.objects.bulk_create(
-            Application(
-                reference=f"BEN-2026-{start + i:06d}",
-                office=office,
-                full_name=f"Patient {start + i}",
-                email=f"p{start + i}@example.org",
-                date_of_birth=date(1980, 1, 1),
-                sex="female",
-                country="DE",
-                condition="SLE",
-                privacy_notice_version="2026-01",
-                privacy_consent_at=now,
-                received_at=now - timedelta(days=3),
+        if sweep == "sla":
+            cursor.execute(
+                "UPDATE workflow_replyobligation SET warn_at = %s, due_at = %s, warned_at = %s "
+                "WHERE id IN (SELECT id FROM workflow_replyobligation WHERE satisfied_at IS NULL "
+                "AND closed_at IS NULL AND breached_at IS NULL AND warned_at IS NULL AND due_at > %s "
+                "ORDER BY id LIMIT %s) RETURNING id",
+                [now - timedelta(hours=2), now - timedelta(hours=1), now - timedelta(hours=2), now, DUE],
             )
-            for i in range(size)
-        )
-        ReplyObligation.objects.bulk_create(
-            ReplyObligation(
-                application=app,
-                calendar_office_id=app.office_id,
-                opened_at=now - timedelta(days=3),
-                # The first `due` are past their deadline (and warning); the rest are on track.
-                warn_at=now - timedelta(hours=2) if start + i < due else now + timedelta(days=2),
-                due_at=now - timedelta(hours=1) if start + i < due else now + timedelta(days=3),
+            return [pk for (pk,) in cursor.fetchall()]
+        if sweep == "reminders":
+            admission = (now + timedelta(days=3)).date()
+            cursor.execute(
+                "UPDATE workflow_application SET admission_date = %s WHERE id IN (SELECT id FROM "
+                "workflow_application a WHERE state = 'quoted' AND NOT EXISTS (SELECT 1 FROM "
+                "workflow_reminder r WHERE r.application_id = a.id) ORDER BY id LIMIT %s) RETURNING id",
+                [admission, DUE],
             )
-            for i, app in enumerate(apps)
+            ids = [pk for (pk,) in cursor.fetchall()]
+            cursor.execute(
+                "INSERT INTO workflow_reminder (application_id, kind, admission_date, due_at, created_at, "
+                "cancel_reason) SELECT unnest(%s::bigint[]), 'consent_reminder', %s, %s, %s, '' RETURNING id",
+                [ids, admission, now - timedelta(minutes=1), now - timedelta(days=1)],
+            )
+            return [pk for (pk,) in cursor.fetchall()]
+        cursor.execute(
+            "INSERT INTO workflow_monitoringcheck (application_id, hours_after, due_at, outcome, note) "
+            "SELECT id, 24, %s, '', '' FROM workflow_application a WHERE state IN ('discharged', 'in_follow_up') "
+            "AND NOT EXISTS (SELECT 1 FROM workflow_monitoringcheck m WHERE m.application_id = a.id) "
+            "ORDER BY id LIMIT %s RETURNING id",
+            [now - timedelta(minutes=1), DUE],
         )
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def clean(sweep: str, planted: list[int]) -> None:
+    """Remove what a repetition planted and wrote, so that the next finds the database as it was."""
+    from django.db import connection
+
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE workflow_replyobligation")
-        cursor.execute("ANALYZE workflow_application")
+        cursor.execute("DELETE FROM notifications_notification WHERE created_at > now() - interval '1 hour'")
+        cursor.execute("DELETE FROM workflow_portallink WHERE created_at > now() - interval '1 hour'")
+        if sweep == "sla":
+            # Back among the obligations on track, for the next repetition or run to take again.
+            cursor.execute(
+                "UPDATE workflow_replyobligation SET breached_at = NULL, warned_at = NULL, "
+                "warn_at = now() + interval '2 days', due_at = now() + interval '3 days' WHERE id = ANY(%s)",
+                [planted],
+            )
+        elif sweep == "reminders":
+            cursor.execute("DELETE FROM workflow_reminder WHERE id = ANY(%s)", [planted])
+        elif sweep == "monitoring":
+            cursor.execute("DELETE FROM workflow_monitoringcheck WHERE id = ANY(%s)", [planted])
 
 
-def rows_read(now) -> int:
-    from workflow.services.sla import breach_candidates, warn_candidates
+def run_size(size: int) -> dict[str, Any]:
+    from bench.loader import load, setup_django
 
-    total = 0
-    for queryset, order in ((breach_candidates(now), "due_at"), (warn_candidates(now), "warn_at")):
-        plan = json.loads(queryset.order_by(order).explain(format="json", analyze=True))
-        total += _scanned(plan[0]["Plan"])
-    return total
+    setup_django(database_for(size))
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from workflow.services.aftercare_sweeps import monitoring_due_sweep
+    from workflow.services.reminders import reminder_sweep
+    from workflow.services.sla import breach_overdue
+
+    load(size, verbose=False)
+    jobs = {"sla": breach_overdue, "reminders": reminder_sweep, "monitoring": monitoring_due_sweep}
+    results: dict[str, Any] = {}
+    for sweep in SWEEPS:
+        times, query_counts = [], []
+        for _ in range(REPEAT):
+            # Whatever is due already (left by an interrupted run) goes first, unmeasured; it also
+            # warms the caches the measured run would otherwise fill.
+            jobs[sweep](timezone.now())
+            clean(sweep, [])
+            now = timezone.now()
+            planted = plant(sweep, now)
+            assert len(planted) == DUE, (sweep, len(planted))  # noqa: S101 - the data set is too small
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                done = jobs[sweep](now)
+                times.append(time.perf_counter() - started)
+            handled = done["sent"] if isinstance(done, dict) else done
+            assert handled == DUE, (sweep, done)  # noqa: S101 - the sweep missed rows it should handle
+            query_counts.append(len(queries))
+            clean(sweep, planted)
+        results[sweep] = {"seconds": min(times), "queries": max(query_counts)}
+    return results
 
 
-def _scanned(node: dict) -> int:
-    own = 0
-    if "Scan" in node["Node Type"]:
-        own = int(node["Actual Rows"] * node.get("Actual Loops", 1)) + int(node.get("Rows Removed by Filter", 0))
-    return own + sum(_scanned(child) for child in node.get("Plans", []))
+# ---- the driver ----
 
 
 def main() -> int:
-    if connection.vendor != "postgresql":
-        print("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr)
-        return 2
-    from offices.roles import Role
-    from tests.conftest import make_staff
-    from workflow.services.sla import sla_sweep
+    from bench.loader import create_database
 
-    old = setup_databases(verbosity=0, interactive=False)
-    try:
-        make_staff("bench-manager", {"europe": Role.MANAGER})
-        make_staff("bench-coordinator", {"europe": Role.COORDINATOR})
-        results = {}
-        print(f"{'applications':>12} {'due':>6} {'rows read':>10} {'sweep s':>9} {'ms per due':>11}")
-        for total, due in CASES:
-            load(total, due)
-            now = timezone.now()
-            read = rows_read(now)
-            started = time.perf_counter()
-            outcome = sla_sweep(now)
-            elapsed = time.perf_counter() - started
-            assert outcome["breached"] == due, outcome
-            results[(total, due)] = elapsed
-            print(f"{total:>12,} {due:>6,} {read:>10,} {elapsed:>9.3f} {1000 * elapsed / due:>11.2f}")
-        ratio = results[(100_000, 1_000)] / results[(10_000, 1_000)]
-        verdict = "ok" if ratio <= ALLOWED_RATIO else "REGRESSION"
-        print(f"100,000 vs 10,000 applications with 1,000 due: {ratio:.2f}x (allowed {ALLOWED_RATIO}x) {verdict}")
-        return 0 if verdict == "ok" else 1
-    finally:
-        teardown_databases(old, verbosity=0)
+    measured: dict[int, dict[str, Any]] = {}
+    for size in (SMALL, LARGE):
+        create_database(database_for(size))
+        child = subprocess.run(  # noqa: S603 - this very script, with a size
+            [sys.executable, __file__, "--size", str(size)], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        if child.returncode != 0:
+            print(child.stdout, child.stderr, sep="\n", file=sys.stderr)
+            return 2
+        measured[size] = json.loads(child.stdout.strip().splitlines()[-1])
+    print(f"{DUE} due rows per sweep, fastest of {REPEAT}; {SMALL:,} vs {LARGE:,} applications")
+    print(f"{'sweep':<12} {'s @10k':>8} {'s @1M':>8} {'ratio':>6} {'queries':>8} {'ms per row':>11}  verdict")
+    failed = False
+    for sweep in SWEEPS:
+        small, large = measured[SMALL][sweep], measured[LARGE][sweep]
+        ratio = large["seconds"] / small["seconds"]
+        ok = ratio <= ALLOWED_RATIO and large["queries"] <= small["queries"]
+        failed |= not ok
+        print(
+            f"{sweep:<12} {small['seconds']:>8.3f} {large['seconds']:>8.3f} {ratio:>6.2f} "
+            f"{small['queries']:>3}/{large['queries']:<4} {1000 * large['seconds'] / DUE:>11.2f}  "
+            f"{'ok' if ok else 'REGRESSION'}"
+        )
+    print(f"allowed: {ALLOWED_RATIO}x, and no more queries at {LARGE:,} than at {SMALL:,}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--size":
+        print(json.dumps(run_size(int(sys.argv[2]))))
+        sys.exit(0)
     sys.exit(main())

@@ -6,6 +6,7 @@ event or not at all. Each row links the history row of the step that caused it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ from django.utils import formats, translation
 
 from notifications import calendar_files
 from notifications.models import Notification
-from notifications.services import Attachment, notify_patient, notify_staff
+from notifications.services import Attachment, Draft, notify_patient, notify_staff, patient_draft
 from offices.roles import Role
 from offices.selectors import office_staff
 
@@ -106,13 +107,16 @@ def quote_expiring(application: Application, *, quote: Quote | None, event_key: 
         kind="quote_expiring",
         application=application,
         event_key=event_key,
-        context={
-            "quote": quote,
-            "valid_until_day": local_day(quote.valid_until if quote else None, application.preferred_language),
-            **portal_context(application, "quote_expiring", now),
-        },
+        context={**quote_expiring_context(application, quote), **portal_context(application, "quote_expiring", now)},
         now=now,
     )
+
+
+def quote_expiring_context(application: Application, quote: Quote | None) -> dict[str, Any]:
+    return {
+        "quote": quote,
+        "valid_until_day": local_day(quote.valid_until if quote else None, application.preferred_language),
+    }
 
 
 def consent_reminder(application: Application, *, event_key: str, now: datetime) -> Notification:
@@ -121,12 +125,32 @@ def consent_reminder(application: Application, *, event_key: str, now: datetime)
         kind="consent_reminder",
         application=application,
         event_key=event_key,
-        context={
-            "admission_day": local_day(application.admission_date, application.preferred_language),
-            **portal_context(application, "consent_reminder", now),
-        },
+        context={**consent_reminder_context(application), **portal_context(application, "consent_reminder", now)},
         now=now,
     )
+
+
+def consent_reminder_context(application: Application) -> dict[str, Any]:
+    return {"admission_day": local_day(application.admission_date, application.preferred_language)}
+
+
+# One patient email a sweep writes: (application, kind, event key, context without the portal link).
+PatientItem = tuple["Application", str, str, dict[str, Any]]
+
+
+def patient_drafts(items: Sequence[PatientItem], *, now: datetime) -> list[Draft]:
+    """The sweeps' patient emails, each with a fresh portal link, the links issued in one insert."""
+    from workflow.services.portal import portal_links_issue_many, portal_url  # the services import this module
+
+    tokens = portal_links_issue_many([application for application, *_ in items], now=now)
+    drafts = []
+    for (application, kind, event_key, context), token in zip(items, tokens, strict=True):
+        landing = LANDINGS.get(kind, "status")
+        link = {"portal_url": portal_url(token, landing), "portal_landing": landing}
+        drafts.append(
+            patient_draft(kind=kind, application=application, event_key=event_key, context={**context, **link}, now=now)
+        )
+    return drafts
 
 
 def _patient_context(application: Application, kind: str, message: Message | None) -> dict[str, Any]:
@@ -207,19 +231,30 @@ def review_days(application: Application) -> list[dict[str, Any]]:
 
 def follow_up_due(application: Application, *, review: FollowUpReview, reminder: bool, now: datetime) -> Notification:
     """The questionnaire link on a review's due date, or the reminder 7 days later (swept rows)."""
-    kind = "follow_up_reminder" if reminder else "follow_up_due"
-    language = application.preferred_language
+    kind, event_key, context = follow_up_due_item(application, review=review, reminder=reminder)
     return notify_patient(
         kind=kind,
         application=application,
-        event_key=f"review-{review.pk}-{review.due_date:%Y%m%d}",
-        context={
-            "review": review,
-            "due_day": local_day(review.due_date, language),
-            "closes_day": local_day(review.window_closes, language),
-            **portal_context(application, kind, now),
-        },
+        event_key=event_key,
+        context={**context, **portal_context(application, kind, now)},
         now=now,
+    )
+
+
+def follow_up_due_item(
+    application: Application, *, review: FollowUpReview, reminder: bool
+) -> tuple[str, str, dict[str, Any]]:
+    """The kind, event key and context (without its link) of a review's invitation or reminder."""
+    language = application.preferred_language
+    context = {
+        "review": review,
+        "due_day": local_day(review.due_date, language),
+        "closes_day": local_day(review.window_closes, language),
+    }
+    return (
+        ("follow_up_reminder" if reminder else "follow_up_due"),
+        f"review-{review.pk}-{review.due_date:%Y%m%d}",
+        context,
     )
 
 
@@ -240,13 +275,16 @@ def _staff_alert(
 def monitoring_due(application: Application, *, check: MonitoringCheck, now: datetime) -> list[Notification]:
     """The coordinators: a monitoring check is due (held for office hours)."""
     return _staff_alert(
-        application,
-        kind="monitoring_due",
-        role=Role.COORDINATOR,
-        event_key=f"monitoring-{check.pk}",
-        context={"check": check, "due_local": local_time(application, check.due_at, "en")},
-        now=now,
+        application, kind="monitoring_due", role=Role.COORDINATOR, now=now, **monitoring_due_item(application, check)
     )
+
+
+def monitoring_due_item(application: Application, check: MonitoringCheck) -> dict[str, Any]:
+    """The event key and context of a monitoring check's alert."""
+    return {
+        "event_key": f"monitoring-{check.pk}",
+        "context": {"check": check, "due_local": local_time(application, check.due_at, "en")},
+    }
 
 
 def monitoring_concern(
@@ -266,17 +304,20 @@ def monitoring_concern(
 def follow_up_overdue(application: Application, *, review: FollowUpReview, now: datetime) -> list[Notification]:
     """The coordinators: a review is unanswered 14 days after its due date."""
     return _staff_alert(
-        application,
-        kind="follow_up_overdue",
-        role=Role.COORDINATOR,
-        event_key=f"review-{review.pk}-{review.due_date:%Y%m%d}",
-        context={
+        application, kind="follow_up_overdue", role=Role.COORDINATOR, now=now, **follow_up_overdue_item(review)
+    )
+
+
+def follow_up_overdue_item(review: FollowUpReview) -> dict[str, Any]:
+    """The event key and context of an unanswered review's alert to the coordinators."""
+    return {
+        "event_key": f"review-{review.pk}-{review.due_date:%Y%m%d}",
+        "context": {
             "review": review,
             "due_day": local_day(review.due_date, "en"),
             "closes_day": local_day(review.window_closes, "en"),
         },
-        now=now,
-    )
+    }
 
 
 def follow_up_dates_changed(application: Application, *, history: TransitionLog, now: datetime) -> Notification:

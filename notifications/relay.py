@@ -3,7 +3,8 @@
 `kick` publishes the rows a transaction just wrote, after it commits; `sweep` (beat, every
 minute, and `run_scheduled`) publishes whatever is pending and due — rows whose publish failed
 because Redis was down, retries whose time has come, staff alerts held for office hours — and
-returns rows stuck in `sending` to `pending`. Publishing twice is harmless: the task claims the
+returns rows stuck in `sending` to `pending` (or marks them sent when the server had accepted them,
+see `notifications.journal`). Publishing twice is harmless: the task claims the
 row atomically before it talks to SMTP.
 """
 
@@ -17,7 +18,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from notifications.delivery import MAX_ATTEMPTS
+from notifications import journal
+from notifications.delivery import MAX_ATTEMPTS, batch_size
 from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -33,18 +35,55 @@ PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 
 
 
 def publish(ids: Iterable[int]) -> int:
-    """Hand rows to Celery. A broker outage is logged, never raised: the sweep publishes later."""
+    """Hand rows to Celery, one message per batch of `NOTIFICATION_BATCH_SIZE` rows.
+
+    A broker outage is logged, never raised: the sweep publishes later. Returns how many of `ids`
+    (in their order) were handed over.
+    """
     from notifications.tasks import deliver
 
+    ids = list(ids)
+    size = batch_size()
     published = 0
-    for notification_id in ids:
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
         try:
-            deliver.apply_async((notification_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+            deliver.apply_async((chunk,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
         except Exception:
-            logger.warning("could not publish notification %s; the relay sweep will", notification_id, exc_info=True)
+            logger.warning("could not publish notifications %s; the relay sweep will", chunk, exc_info=True)
             return published
-        published += 1
+        published += len(chunk)
     return published
+
+
+def kick_after_commit(notification_id: int) -> None:
+    """Publish a row once the current transaction commits: one publish for all the rows it wrote.
+
+    An event writing a patient email and five staff alerts hands them to Celery as one batch. The
+    callback is registered once per transaction (again if the savepoint that registered it rolled
+    back, or once it has run); `kick` re-reads the rows, so an id of rolled-back work is dropped.
+    """
+    conn = transaction.get_connection()
+    state = conn.__dict__.setdefault("_outbox_kick", {"ids": [], "entry": None})
+    entry = state["entry"]
+    if entry is not None and any(registered is entry for registered in conn.run_on_commit):
+        state["ids"].append(notification_id)
+        return
+    state["ids"] = [notification_id]  # anything else was rolled back: no callback would publish it
+    # robust: the event has committed; a failure to hand the rows to Celery must not turn the
+    # caller's success into an error (the relay sweep publishes them later). Outside a transaction
+    # it runs at once.
+    transaction.on_commit(_kick_pending, robust=True)
+    state["entry"] = conn.run_on_commit[-1] if conn.in_atomic_block and conn.run_on_commit else None
+
+
+def _kick_pending() -> None:
+    state = transaction.get_connection().__dict__.get("_outbox_kick")
+    if not state:
+        return
+    ids, state["ids"], state["entry"] = state["ids"], [], None
+    if ids:
+        kick(ids)
 
 
 def kick(ids: list[int]) -> None:
@@ -64,6 +103,16 @@ def recover_stuck(now: datetime) -> int:
     every time is shown to staff rather than tried forever.
     """
     stuck = Notification.objects.filter(status=Notification.Status.SENDING, claimed_at__lt=now - STUCK_AFTER)
+    # Those the server had accepted before their worker died (a batch records its outcomes at its
+    # end) are sent, not resent.
+    claims = {pk: at for pk, at in stuck.values_list("pk", "claimed_at")[:BATCH_SIZE] if at is not None}
+    delivered = journal.accepted_among(claims)
+    for claimed_at in {claims[pk] for pk in delivered}:
+        ids = [pk for pk in delivered if claims[pk] == claimed_at]
+        stuck.filter(pk__in=ids, claimed_at=claimed_at).update(
+            status=Notification.Status.SENT, sent_at=claimed_at, last_error=""
+        )
+    journal.forget(delivered)
     stuck.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=Notification.Status.FAILED, claimed_at=None, last_error="The worker stopped while sending it."
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -51,51 +52,65 @@ def _base_context(application: Application | None) -> dict[str, Any]:
     return context
 
 
-def _create(
-    *,
-    kind: str,
-    application: Application | None,
-    email: str,
-    user: User | None,
-    language: str,
-    event_key: str,
-    history: TransitionLog | None,
-    context: dict[str, Any],
-    not_before: datetime,
-    now: datetime,
-    attachments: Sequence[Attachment] = (),
-) -> Notification:
-    recipient = f"user-{user.pk}" if user is not None else email.lower()
+# Rows per INSERT of `write_many`: 1,000 rows of 19 columns stay well under PostgreSQL's limit of
+# 65,535 parameters a statement.
+INSERT_ROWS = 1000
+
+
+@dataclass
+class Draft:
+    """One notification to write: who, which event, what to render it with."""
+
+    kind: str
+    application: Application | None
+    email: str
+    user: User | None
+    language: str
+    event_key: str
+    history: TransitionLog | None
+    context: dict[str, Any]
+    not_before: datetime
+
+
+def _build(draft: Draft, now: datetime) -> Notification:
+    """The unsaved row: rendered now, so that what was sent can be shown later."""
+    application, user = draft.application, draft.user
+    recipient = f"user-{user.pk}" if user is not None else draft.email.lower()
     # The patient's data was erased (workflow.services.privacy): the row records that a step would
     # have written to them, and nothing goes out.
     withheld = user is None and application is not None and application.erased_at is not None
-    subject, text, html = _render(kind, language, {**_base_context(application), **context})
+    subject, text, html = _render(draft.kind, draft.language, {**_base_context(application), **draft.context})
     office = application.office if application is not None else None
     sender = f"{office.name} clinic office <{office.email}>" if office else settings.DEFAULT_FROM_EMAIL
+    return Notification(
+        dedup_key=f"{draft.kind}:{draft.event_key}:{recipient}",
+        kind=draft.kind,
+        event_key=draft.event_key,
+        history=draft.history,
+        audience=CATALOGUE[draft.kind].audience,
+        application=application,
+        recipient_user=user,
+        recipient_email=draft.email,
+        language=draft.language,
+        subject=subject[:255],
+        body_text=text,
+        body_html=html,
+        from_email=sender,
+        reply_to=office.email if office else "",
+        not_before=draft.not_before,
+        created_at=now,
+        **({"status": Notification.Status.FAILED, "last_error": NOT_SENT_ERASED} if withheld else {}),
+    )
+
+
+def _create(draft: Draft, *, now: datetime, attachments: Sequence[Attachment] = ()) -> Notification:
+    built = _build(draft, now)
+    fields = {f.attname: getattr(built, f.attname) for f in Notification._meta.concrete_fields if not f.primary_key}
+    dedup_key = fields.pop("dedup_key")
     # One transaction for the row and its files (the event's, or its own when the caller has none),
     # so that no relay or worker ever sees a notification without its attachments.
     with transaction.atomic():
-        notification, created = Notification.objects.get_or_create(
-            dedup_key=f"{kind}:{event_key}:{recipient}",
-            defaults={
-                "kind": kind,
-                "event_key": event_key,
-                "history": history,
-                "audience": CATALOGUE[kind].audience,
-                "application": application,
-                "recipient_user": user,
-                "recipient_email": email,
-                "language": language,
-                "subject": subject[:255],
-                "body_text": text,
-                "body_html": html,
-                "from_email": sender,
-                "reply_to": office.email if office else "",
-                "not_before": not_before,
-                "created_at": now,
-                **({"status": Notification.Status.FAILED, "last_error": NOT_SENT_ERASED} if withheld else {}),
-            },
-        )
+        notification, created = Notification.objects.get_or_create(dedup_key=dedup_key, defaults=fields)
         if created:
             NotificationAttachment.objects.bulk_create(
                 NotificationAttachment(
@@ -107,11 +122,90 @@ def _create(
                 )
                 for name, content_type, content in attachments
             )
-    if created and not withheld:
-        # robust: the event has committed; a failure to hand the row to Celery must not turn the
-        # caller's success into an error (the relay sweep publishes it later).
-        transaction.on_commit(lambda: relay.kick([notification.pk]), robust=True)
+    if created and notification.status != Notification.Status.FAILED:
+        relay.kick_after_commit(notification.pk)
     return notification
+
+
+def write_many(drafts: Iterable[Draft], *, now: datetime) -> list[int]:
+    """Write many notifications in one statement (per INSERT_ROWS), each at most once; returns the new rows' ids.
+
+    `INSERT … ON CONFLICT (dedup_key) DO NOTHING`: a row an earlier (or concurrent) run wrote for
+    the same event and recipient stays as it is, as `get_or_create` would leave it, without a
+    query per row. The new rows are handed to Celery in one publish after the caller's commit.
+    Call inside the caller's transaction; attachments are not supported here (no sweep sends any).
+    """
+    rows = [_build(draft, now) for draft in drafts]
+    if not rows:
+        return []
+    fields = [f for f in Notification._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    conflict = "ON CONFLICT (dedup_key) DO NOTHING" if connection.vendor == "postgresql" else "ON CONFLICT DO NOTHING"
+    ids: list[int] = []
+    publish: list[int] = []
+    # PostgreSQL takes at most 65,535 parameters a statement: a sweep batch alerting many staff
+    # each is split (one statement per INSERT_ROWS rows, so still not one per row).
+    for start in range(0, len(rows), INSERT_ROWS):
+        chunk = rows[start : start + INSERT_ROWS]
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in chunk for f in fields]
+        sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} {conflict} RETURNING id, status"  # noqa: S608 - names from the model; values bound
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            written = cursor.fetchall()
+        ids += [pk for pk, _ in written]
+        # A row withheld from an erased patient is written failed and never handed to Celery.
+        publish += [pk for pk, status in written if status != Notification.Status.FAILED]
+    for pk in publish:
+        relay.kick_after_commit(pk)
+    return ids
+
+
+def staff_drafts(
+    *,
+    kind: str,
+    application: Application,
+    users: Iterable[User],
+    event_key: str,
+    context: dict[str, Any],
+    not_before: datetime,
+    history: TransitionLog | None = None,
+) -> list[Draft]:
+    """A staff alert to each of `users` who has an address, in English, held until `not_before`."""
+    assert CATALOGUE[kind].audience == STAFF  # noqa: S101 - a wiring mistake, not user input
+    return [
+        Draft(
+            kind=kind,
+            application=application,
+            email=user.email,
+            user=user,
+            language="en",
+            event_key=event_key,
+            history=history,
+            context=context,
+            not_before=not_before,
+        )
+        for user in users
+        if user.email
+    ]
+
+
+def patient_draft(
+    *, kind: str, application: Application, event_key: str, context: dict[str, Any], now: datetime
+) -> Draft:
+    """A patient email in the patient's language, sent at once."""
+    return Draft(
+        kind=kind,
+        application=application,
+        email=application.email,
+        user=None,
+        language=application.preferred_language,
+        event_key=event_key,
+        history=None,
+        context=context,
+        not_before=now,
+    )
 
 
 def _event_key(history: TransitionLog | None, event_key: str | None) -> str:
@@ -133,7 +227,7 @@ def notify_patient(
     attachments: Sequence[Attachment] = (),
 ) -> Notification:
     """A patient email: in the patient's language, sent at once, with `attachments` if any."""
-    return _create(
+    draft = Draft(
         kind=kind,
         application=application,
         email=application.email,
@@ -143,9 +237,8 @@ def notify_patient(
         history=history,
         context=context or {},
         not_before=now,
-        now=now,
-        attachments=attachments,
     )
+    return _create(draft, now=now, attachments=attachments)
 
 
 def notify_staff(
@@ -166,23 +259,16 @@ def notify_staff(
     assert CATALOGUE[kind].audience == STAFF  # noqa: S101 - a wiring mistake, not user input
     if not_before is None:
         not_before = application.office.calendar().next_opening(now)
-    key = _event_key(history, event_key)
-    return [
-        _create(
-            kind=kind,
-            application=application,
-            email=user.email,
-            user=user,
-            language="en",
-            event_key=key,
-            history=history,
-            context=context or {},
-            not_before=not_before,
-            now=now,
-        )
-        for user in users
-        if user.email
-    ]
+    drafts = staff_drafts(
+        kind=kind,
+        application=application,
+        users=users,
+        event_key=_event_key(history, event_key),
+        context=context or {},
+        not_before=not_before,
+        history=history,
+    )
+    return [_create(draft, now=now) for draft in drafts]
 
 
 def notification_retry(*, notification: Notification | int, actor: Actor, now: datetime | None = None) -> Notification:

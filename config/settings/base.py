@@ -172,6 +172,10 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 # First retry delay of a transiently failed email; each further one doubles, capped at 10 minutes.
 NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=30)
+# Rows one delivery task claims and sends over one SMTP connection (notifications.delivery).
+NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=50)
+# Due rows each sweep claims and handles per transaction (SLA, reminders, aftercare).
+SWEEP_BATCH_SIZE = env.int("SWEEP_BATCH_SIZE", default=200)
 
 # Celery (SPEC §11): JSON only, late acks, one message at a time, explicit limits.
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -98,13 +98,14 @@ class Mailbox:
         self.reject: set[str] = set()
         self.rejected = 0
         self.stall = 0
+        self.stall_after = 0
         self.stalled = threading.Event()
         self.release = threading.Event()
 
     def reset(self) -> None:
         with self.lock:
             self.messages.clear()
-            self.refuse = self.refused = self.rejected = self.stall = 0
+            self.refuse = self.refused = self.rejected = self.stall = self.stall_after = 0
             self.reject.clear()
             self.stalled.clear()
             self.release.clear()
@@ -125,9 +126,11 @@ class Mailbox:
                 self.refuse -= 1
                 self.refused += 1
                 return "421 4.3.2 Service not available, try again later"
-            stall = self.stall > 0
+            stall = self.stall > 0 and self.stall_after == 0
             if stall:
                 self.stall -= 1
+            elif self.stall:
+                self.stall_after -= 1
         if stall:
             self.stalled.set()
             while not self.release.is_set():

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -134,6 +135,42 @@ def test_a_worker_killed_mid_send_is_replaced_and_the_email_is_delivered_once(ri
     assert message["Message-ID"] == ack.message_id
 
 
+def test_a_worker_killed_in_the_middle_of_a_batch_loses_nothing_and_sends_nothing_twice(rig, delhi_coordinator):
+    first = rig.start_worker()
+    # The acknowledgement and the coordinator's alert are written by one event: one batch. The
+    # server accepts the first and holds the second in DATA while the worker is killed.
+    rig.mailbox.stall, rig.mailbox.stall_after = 1, 1
+    submit(now=opening_in_the_past("delhi"))
+    wait_until(rig.mailbox.stalled.is_set, what="the worker to be in the middle of the batch")
+    rows = list(Notification.objects.order_by("pk"))
+    assert [(r.kind, r.status) for r in rows] == [("intake_acknowledgement", "sending"), ("new_application", "sending")]
+
+    first.kill()
+    rig.mailbox.release.set()
+    rig.start_worker()
+    # The acknowledgement was accepted before the kill: the relay marks it sent from the worker's
+    # note; the alert was not, and goes again.
+    assert relay.sweep(timezone.now() + relay.STUCK_AFTER + SECOND) == {"recovered": 1, "published": 1, "due": 1}
+    alert = settled(rig, "new_application")
+    ack = row("intake_acknowledgement")
+    assert (ack.status, ack.attempts) == ("sent", 1)
+    assert alert.attempts == 2
+    assert len(rig.mailbox.received(PATIENT)) == 1
+    assert len(rig.mailbox.received(delhi_coordinator.email)) == 1
+
+
+def test_one_rejected_address_in_a_batch_fails_only_its_row_and_the_rest_are_delivered(rig, delhi_coordinator):
+    rig.mailbox.reject.add(PATIENT)
+    rig.start_worker()
+    submit(now=opening_in_the_past("delhi"))
+    ack = settled(rig, "intake_acknowledgement", "failed")
+    alert = settled(rig, "new_application")
+    assert (ack.attempts, alert.attempts) == (1, 1)
+    assert "550" in ack.last_error
+    assert rig.mailbox.received(PATIENT) == []
+    assert len(rig.mailbox.received(delhi_coordinator.email)) == 1
+
+
 def test_an_smtp_server_refusing_twice_is_retried_with_backoff_and_delivers_once(rig):
     rig.mailbox.refuse = 2
     rig.start_worker()
@@ -202,3 +239,28 @@ def test_a_transition_that_rolls_back_writes_nothing_and_sends_nothing(rig, monk
         f"We received your application {application.reference}",
         f"A message about your application {application.reference}",
     ]
+
+
+def worker_backends() -> set[tuple[int, object]]:
+    """The other sessions on the test database (the worker's), by process id and start."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return set(cursor.fetchall())
+
+
+def test_a_worker_keeps_its_database_connection_from_one_batch_to_the_next(rig):
+    rig.start_worker()
+    submit(now=opening_in_the_past("delhi"))
+    settled(rig, "intake_acknowledgement")
+    first = worker_backends()
+    assert first, "the worker closed its database connection after the task"
+
+    submit(now=opening_in_the_past("delhi"), email="second@example.org")
+    wait_until(
+        lambda: Notification.objects.filter(kind="intake_acknowledgement", status="sent").count() == 2,
+        what="the second acknowledgement to be sent",
+    )
+    assert worker_backends() == first

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
@@ -43,7 +44,21 @@ def record(
     from_state: str | None = None,
     params: dict[str, Any] | None = None,
 ) -> TransitionLog:
-    return TransitionLog.objects.create(
+    return history_row(application, action=action, actor=actor, at=at, from_state=from_state, params=params, save=True)
+
+
+def history_row(
+    application: Application,
+    *,
+    action: str,
+    actor: Actor,
+    at: datetime,
+    from_state: str | None = None,
+    params: dict[str, Any] | None = None,
+    save: bool = False,
+) -> TransitionLog:
+    """The history row `record` writes, unsaved unless `save` (a sweep inserts a batch of them at once)."""
+    row = TransitionLog(
         application=application,
         action=action,
         from_state=from_state if from_state is not None else application.state,
@@ -53,10 +68,22 @@ def record(
         params=params or {},
         at=at,
     )
+    if save:
+        row.save(force_insert=True)
+    return row
+
+
+# SWEEP_BATCH_SIZE's default.
+SWEEP_BATCH_SIZE = 200
+
+
+def sweep_batch_size() -> int:
+    """Due rows a sweep claims and handles per transaction (SLA, reminders, aftercare)."""
+    return int(getattr(settings, "SWEEP_BATCH_SIZE", SWEEP_BATCH_SIZE))
 
 
 def now_or(now: datetime | None) -> datetime:
     return now if now is not None else timezone.now()
 
 
-__all__ = ["ObjectDoesNotExist", "lock", "now_or", "record"]
+__all__ = ["ObjectDoesNotExist", "history_row", "lock", "now_or", "record", "sweep_batch_size"]

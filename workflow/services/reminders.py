@@ -13,13 +13,15 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from notifications import events
+from notifications.services import write_many
 from offices.models import Office
 from workflow.models import Application, Quote, Reminder, State
-from workflow.models.application import has_valid_consent
+from workflow.models.consent import ConsentDocument, ConsentSignature
+from workflow.services.common import SWEEP_BATCH_SIZE, sweep_batch_size
 
 Kind = Reminder.Kind
 
@@ -29,8 +31,10 @@ LEAD = timedelta(days=3)
 LOCAL_HOUR = time(9, 0)
 # A reminder that would come less than a day after the email it follows would only repeat it.
 MIN_GAP = timedelta(days=1)
-BATCH_SIZE = 200
 PENDING = Q(sent_at__isnull=True, cancelled_at__isnull=True)
+
+# The default batch (settings.SWEEP_BATCH_SIZE sets it).
+BATCH_SIZE = SWEEP_BATCH_SIZE
 
 
 def due_instant(office: Office, day: date) -> datetime:
@@ -92,7 +96,17 @@ def plan_consent_reminder(application: Application, *, now: datetime) -> Reminde
     return reminder
 
 
-def _moot(reminder: Reminder, now: datetime) -> str | None:
+def _consented(batch: list[Reminder]) -> set[int]:
+    """Of the batch's applications, those with an unwithdrawn signature of the current consent: one query."""
+    current = ConsentDocument.objects.aggregate(v=Max("version"))["v"]
+    return set(
+        ConsentSignature.objects.filter(
+            application_id__in={r.application_id for r in batch}, document_version=current, withdrawn_at__isnull=True
+        ).values_list("application_id", flat=True)
+    )
+
+
+def _moot(reminder: Reminder, now: datetime, consented: set[int]) -> str | None:
     """Why the reminder must not go now (its application is locked), or None when it still applies."""
     application = reminder.application
     if application.state != State.QUOTED:
@@ -113,17 +127,17 @@ def _moot(reminder: Reminder, now: datetime) -> str | None:
         return "admission rescheduled"
     if reminder.admission_date < today:
         return "admission date passed"
-    if has_valid_consent(application):
+    if application.pk in consented:  # has_valid_consent, read for the whole batch
         return "consent signed"
     return None
 
 
-def _send(reminder: Reminder, now: datetime) -> None:
+def _email(reminder: Reminder) -> events.PatientItem:
     application = reminder.application
     if reminder.kind == Kind.QUOTE_EXPIRING:
-        events.quote_expiring(application, quote=reminder.quote, event_key=reminder.event_key, now=now)
-    else:
-        events.consent_reminder(application, event_key=reminder.event_key, now=now)
+        context = events.quote_expiring_context(application, reminder.quote)
+        return application, "quote_expiring", reminder.event_key, context
+    return application, "consent_reminder", reminder.event_key, events.consent_reminder_context(application)
 
 
 def reminder_sweep(now: datetime) -> dict[str, int]:
@@ -141,17 +155,22 @@ def reminder_sweep(now: datetime) -> dict[str, int]:
                 Reminder.objects.filter(PENDING, due_at__lte=now)
                 .select_for_update(skip_locked=True, of=("self", "application"))
                 .select_related("application__office", "quote")
-                .order_by("due_at")[:BATCH_SIZE]
+                .order_by("due_at")[: sweep_batch_size()]
             )
             if not batch:
                 return {"sent": sent, "cancelled": cancelled}
+            consented = _consented(batch)
+            emails = []
             for reminder in batch:
-                reason = _moot(reminder, now)
+                reason = _moot(reminder, now, consented)
                 if reason is None:
-                    _send(reminder, now)
+                    emails.append(_email(reminder))
                     reminder.sent_at = now
                     sent += 1
                 else:
                     reminder.cancelled_at, reminder.cancel_reason = now, reason[:40]
                     cancelled += 1
-                reminder.save(update_fields=["sent_at", "cancelled_at", "cancel_reason"])
+            # The batch in a constant number of queries: its portal links, its emails (ON CONFLICT
+            # DO NOTHING on their dedup key), its stamps, and one publish after commit.
+            write_many(events.patient_drafts(emails, now=now), now=now)
+            Reminder.objects.bulk_update(batch, ["sent_at", "cancelled_at", "cancel_reason"])
