@@ -66,6 +66,9 @@ class WorkingCalendar:
             raise ValueError(f"unknown override kinds: {sorted(unknown)}")
         # Local date -> its opening interval: a page of the queue asks for the same few dates fifty times.
         self._intervals: dict[date, tuple[datetime, datetime] | None] = {}
+        # `_opening_until`: running[i] is the opening time of the dates anchor + 1 … anchor + i.
+        self._anchor: date | None = None
+        self._running: list[timedelta] = []
 
     @classmethod
     def for_office(cls, office: Office) -> WorkingCalendar:
@@ -157,17 +160,46 @@ class WorkingCalendar:
     def working_time(self, start: datetime, end: datetime) -> timedelta:
         """The working time inside [start, end]; zero if end is not after start."""
         first, last = self._local_date(start), self._local_date(end)
-        total = timedelta()
         if end <= start:
-            return total
-        day = first
-        while day <= last:
-            interval = self.opening_interval(day)
-            if interval is not None:
-                overlap = min(interval[1], end) - max(interval[0], start)
-                total += max(overlap, timedelta())
-            day += ONE_DAY
+            return timedelta()
+        if first == last:
+            return self._overlap(first, start, end)
+        total = self._overlap(first, start, end) + self._overlap(last, start, end)
+        if (last - first).days > 1:
+            # The dates between lie wholly inside [start, end]: each counts its whole opening.
+            # `first` before `last`: the lower end, if it moves the anchor back, does so before the upper.
+            lower = self._opening_until(first)
+            total += self._opening_until(last - ONE_DAY) - lower
         return total
+
+    def _overlap(self, day: date, start: datetime, end: datetime) -> timedelta:
+        interval = self.opening_interval(day)
+        if interval is None:
+            return timedelta()
+        return max(min(interval[1], end) - max(interval[0], start), timedelta())
+
+    def _opening_until(self, day: date) -> timedelta:
+        """The opening time of the dates after an anchor up to and including `day` (a running sum).
+
+        A queue page asks for the working time left of fifty rows whose deadlines lie days apart: the
+        difference of two running sums costs two lookups, where walking the dates cost one per day.
+        """
+        if self._anchor is None or day < self._anchor:
+            # Rebuilt from a month earlier: a rare step back (an old breach) is not paid per row.
+            until = self._anchor + timedelta(days=len(self._running) - 1) if self._anchor is not None else day
+            self._anchor, self._running = day - timedelta(days=31), [timedelta()]
+            self._extend_running(until)
+        self._extend_running(day)
+        return self._running[(day - self._anchor).days]
+
+    def _extend_running(self, day: date) -> None:
+        assert self._anchor is not None  # noqa: S101 - set by the caller
+        running = self._running
+        next_day = self._anchor + timedelta(days=len(running))
+        while next_day <= day:
+            interval = self.opening_interval(next_day)
+            running.append(running[-1] + (interval[1] - interval[0] if interval is not None else timedelta()))
+            next_day += ONE_DAY
 
     def add_working_time(self, start: datetime, budget: timedelta) -> datetime:
         """The earliest instant T with working_time(start, T) == budget.

@@ -6,10 +6,13 @@ Inputs only shape and type the request; the rules (what a valid quote is, who ma
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -193,10 +196,6 @@ class IntakeReceiptSerializer(serializers.Serializer[Any]):
     reply_due_at = serializers.DateTimeField(allow_null=True)
 
 
-# How the queue's rows write an instant: as their declared DateTimeFields do.
-_INSTANT = serializers.DateTimeField()
-
-
 class ApplicationSummarySerializer(serializers.Serializer[Any]):
     """A row of the queue. Needs `now` and `calendars` (office id -> WorkingCalendar) in the context."""
 
@@ -239,7 +238,7 @@ class QueueRowSerializer(ApplicationSummarySerializer):
 
     def to_representation(self, instance: Application) -> dict[str, Any]:
         """ApplicationSummary's fields, built directly."""
-        to_text = _INSTANT.to_representation
+        to_text = self._instant_text
         return {
             "reference": instance.reference,
             "state": instance.state,
@@ -252,6 +251,16 @@ class QueueRowSerializer(ApplicationSummarySerializer):
             "reply_due_at": to_text(instance.reply_due_at) if instance.reply_due_at else None,
             "sla": self.get_sla(instance),
         }
+
+    @cached_property
+    def _zone(self) -> tzinfo:
+        # The zone DRF's DateTimeField renders in (the current one), read once per page, not per value.
+        return timezone.get_current_timezone()
+
+    def _instant_text(self, value: datetime) -> str:
+        """As `serializers.DateTimeField().to_representation` writes an aware instant (ISO 8601, `Z` for UTC)."""
+        text = value.astimezone(self._zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class DocumentSerializer(serializers.ModelSerializer[Document]):
