@@ -41,7 +41,7 @@ def already_recorded(request: HttpRequest | Request) -> bool:
     return bool(getattr(_django_request(request), RECORDED, False))
 
 
-def _entry(
+def _write(
     *,
     request: HttpRequest | Request,
     application: Application | None,
@@ -51,9 +51,10 @@ def _entry(
     outcome: str,
     status: int,
 ) -> AccessLogEntry:
+    """Insert the row (never an update: the table refuses them) and mark the request as logged."""
     user: Any = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
-    return AccessLogEntry(
+    entry = AccessLogEntry(
         at=timezone.now(),
         user=user if signed_in else None,
         username=user.get_username() if signed_in else "",
@@ -67,13 +68,16 @@ def _entry(
         channel=channel,
         path=_django_request(request).path[:PATH_LENGTH],
     )
+    entry.save(force_insert=True)
+    setattr(_django_request(request), RECORDED, True)
+    return entry
 
 
 def record_read(
     *, request: HttpRequest | Request, application: Application, what: str, channel: str, status: int = 200
 ) -> AccessLogEntry:
     """A staff member was shown `what` of this application (its detail, a document, the export…)."""
-    entry = _entry(
+    return _write(
         request=request,
         application=application,
         reference="",
@@ -82,9 +86,6 @@ def record_read(
         outcome=Outcome.READ,
         status=status,
     )
-    entry.save(force_insert=True)
-    setattr(_django_request(request), RECORDED, True)
-    return entry
 
 
 def record_denial(
@@ -111,7 +112,7 @@ def record_denial(
             if reference
             else None
         )
-    entry = _entry(
+    return _write(
         request=request,
         application=application,
         reference=reference,
@@ -120,9 +121,6 @@ def record_denial(
         outcome=Outcome.DENIED,
         status=status,
     )
-    entry.save(force_insert=True)
-    setattr(_django_request(request), RECORDED, True)
-    return entry
 
 
 def record_outcome(
