@@ -71,7 +71,8 @@ class WorkingCalendar:
         self._running: list[timedelta] = []
 
     @classmethod
-    def for_office(cls, office: Office) -> WorkingCalendar:
+    def for_office(cls, office: Office, *, overrides: Mapping[date, str] | None = None) -> WorkingCalendar:
+        """The office's calendar; `overrides` (date -> kind), when given, stand for the office's own, already read."""
         return cls(
             timezone=office.timezone,
             working_weekdays=office.working_weekdays,
@@ -79,7 +80,9 @@ class WorkingCalendar:
             closes_at=office.closes_at,
             holiday_country=office.holiday_country,
             holiday_subdivision=office.holiday_subdivision,
-            overrides={override.date: override.kind for override in office.overrides.all()},
+            overrides=overrides
+            if overrides is not None
+            else {override.date: override.kind for override in office.overrides.all()},
         )
 
     @property

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.auth.models import AnonymousUser
 
+    from offices.models import Office
     from workflow.models import Application
 
 
@@ -20,6 +21,9 @@ class Actor:
     user: User | None = None
     # office id -> role; loaded once when the actor is built.
     roles: dict[int, str] = field(default_factory=dict)
+    # office id -> the office, by code, read in the same query as the roles (pages name them; a queue
+    # page shows its rows' offices and their calendars).
+    offices: dict[int, Office] = field(default_factory=dict)
 
     @classmethod
     def staff(cls, user: AbstractBaseUser | AnonymousUser) -> Actor:
@@ -27,9 +31,14 @@ class Actor:
 
         if not user.is_authenticated or not user.is_active:
             return cls(kind="user", user=None, roles={})
-        roles = dict(Membership.objects.filter(user_id=user.pk).values_list("office_id", "role"))
+        memberships = Membership.objects.filter(user_id=user.pk).select_related("office").order_by("office__code")
+        roles: dict[int, str] = {}
+        offices: dict[int, Office] = {}
+        for membership in memberships:
+            roles[membership.office_id] = membership.role
+            offices[membership.office_id] = membership.office
         assert isinstance(user, User)  # noqa: S101 - the project uses the default user model
-        return cls(kind="user", user=user, roles=roles)
+        return cls(kind="user", user=user, roles=roles, offices=offices)
 
     @classmethod
     def patient(cls) -> Actor:

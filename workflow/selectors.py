@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from notifications.models import Notification
 from notifications.selectors import with_attachment_info
-from offices.models import Office
+from offices.calendar import WorkingCalendar
+from offices.models import CalendarOverride, Office
 from offices.roles import PHYSICIAN
 from workflow.actors import Actor
 from workflow.models import Application, FollowUpReview, Message, Quote, State, TransitionLog
@@ -27,7 +28,6 @@ from workflow.models.application import TERMINAL_STATES
 from workflow.sla import BREACHED, DUE_SOON, STATUSES, status_filter
 
 if TYPE_CHECKING:
-    from offices.calendar import WorkingCalendar
     from workflow.models.application import ApplicationQuerySet
 
 # ordering value -> ORDER BY. Each matches an index led by the office (`queue_by_office_due`,
@@ -44,22 +44,23 @@ QUEUE_SORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "-received_at": ("received_at", "id"),
 }
 ASSIGNED_ME, ASSIGNED_NONE = "me", "none"
-# What a row of the queue shows (API summary, staff page) and its SLA needs: of the application's
-# forty-odd columns (the protocol's JSON, the medical texts) a page reads these, and the whole office
-# (its calendar). Reading and building the rest was most of a page's time.
-QUEUE_ROW_FIELDS = (
+# What a row of the queue shows (API summary, staff page) and its SLA needs, read as tuples: of the
+# application's forty-odd columns (the protocol's JSON, the medical texts) a page reads these, and
+# builds no model instance (an Application with its office and assignee per row was most of a page's
+# time). The order is QueueRow's; the rows' offices are the actor's own instances.
+QUEUE_ROW_COLUMNS = (
     "reference",
     "state",
-    "office",
-    "assigned_to",
+    "office_id",
+    "assigned_to_id",
+    "assigned_to__first_name",
+    "assigned_to__last_name",
+    "assigned_to__username",
     "full_name",
     "country",
     "received_at",
     "reply_due_at",
     "reply_warn_at",
-    "assigned_to__username",
-    "assigned_to__first_name",
-    "assigned_to__last_name",
 )
 # The queue counts its rows up to this many and says "1,000+" beyond (docs/performance.md): an exact
 # count of a large office reads every row of it on every page.
@@ -72,8 +73,8 @@ def application_queue(*, actor: Actor, now: datetime, **filters: Any) -> Applica
     """The applications of the actor's offices, filtered as SPEC §9 describes (`office`, `state`,
     `assigned`, `sla`, `q`, `ordering`).
 
-    A bad filter value raises ValidationError naming the filter. The rows carry their office and
-    assignee. For a page, use `queue_page`: it keeps the index order when the actor has several offices.
+    A bad filter value raises ValidationError naming the filter. For a page, use `queue_page`: it keeps
+    the index order when the actor has several offices, and reads only what a row shows.
     """
     return _queue(actor=actor, now=now, **filters)[0]
 
@@ -91,7 +92,7 @@ def _queue(
 ) -> tuple[ApplicationQuerySet, list[int]]:
     """The queue's queryset and the offices it can return rows of."""
     errors: dict[str, list[str]] = {}
-    queryset = Application.objects.visible_to(actor).select_related("office", "assigned_to").only(*QUEUE_ROW_FIELDS)
+    queryset = Application.objects.visible_to(actor)
     office_ids = actor.office_ids
     if office:
         office_id = Office.objects.filter(code=office).values_list("pk", flat=True).first()
@@ -133,16 +134,44 @@ def _queue(
     return queryset.order_by(*QUEUE_ORDERINGS[ordering]), office_ids
 
 
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One row of the queue: what the API's summary and the staff page show, and what its SLA needs.
+
+    `office` is the actor's instance of it, the same for every row of one office."""
+
+    reference: str
+    state: str
+    office: Office
+    assigned_to_id: int | None
+    # As User.get_full_name() or the username; None when nobody is assigned.
+    assigned_to_name: str | None
+    full_name: str
+    country: str
+    received_at: datetime
+    reply_due_at: datetime | None
+    reply_warn_at: datetime | None
+
+    @property
+    def office_id(self) -> int:
+        return self.office.pk
+
+    def get_state_display(self) -> str:
+        return str(State(self.state).label)
+
+
 @dataclass(frozen=True)
 class QueuePage:
     """One page of the queue. `count` is exact up to QUEUE_COUNT_LIMIT; `count_capped` says there are more."""
 
-    rows: list[Application]
+    rows: list[QueueRow]
     number: int
     size: int
     count: int
     count_capped: bool
     has_next: bool
+    # office id -> its working calendar, for the offices of the page's rows (the SLA's working time left).
+    calendars: dict[int, WorkingCalendar]
 
     @property
     def has_previous(self) -> bool:
@@ -208,36 +237,68 @@ def queue_page(
                 return queue_page(
                     actor=actor, now=now, number=-(-found // size), size=size, ordering=ordering, **filters
                 )
-            return _page(_by_ids(queryset, ids), number=number, size=size, found=found)
-    counted: ApplicationQuerySet = queryset.annotate(queue_found=_capped_count_sql(queryset))
-    rows: list[Application]
-    if len(office_ids) <= 1:
-        rows = list(counted[start : start + size + 1])
-    else:
+            return _page(_by_ids(queryset, ids), offices=actor.offices, number=number, size=size, found=found)
+    counted = queryset.annotate(queue_found=_capped_count_sql(queryset))
+    if len(office_ids) > 1:
         # Each office's part is ordered and limited by its own index; the statement then sorts those
         # few ids, instead of every row of both offices.
         per_office = [queryset.filter(office_id=pk).values_list("pk")[: start + size + 1] for pk in office_ids]
-        merged = per_office[0].union(*per_office[1:], all=True)
-        rows = list(counted.filter(pk__in=merged)[start : start + size + 1])
-    if rows:
-        found = int(getattr(rows[0], "queue_found"))  # noqa: B009 - an annotation mypy does not see
+        counted = counted.filter(pk__in=per_office[0].union(*per_office[1:], all=True))
+    values = list(counted.values_list(*QUEUE_ROW_COLUMNS, "queue_found")[start : start + size + 1])
+    if values:
+        found = int(values[0][-1])
     else:
         counted_rows, more = capped_count(queryset) if number > 1 else (0, False)
         if clamp and counted_rows and not more:
             last = -(-counted_rows // size)
             return queue_page(actor=actor, now=now, number=last, size=size, ordering=ordering, **filters)
         found = counted_rows + (1 if more else 0)
-    return _page(rows, number=number, size=size, found=found)
+    return _page(values, offices=actor.offices, number=number, size=size, found=found)
 
 
-def _page(rows: list[Application], *, number: int, size: int, found: int) -> QueuePage:
+def _page(
+    values: list[tuple[Any, ...]], *, offices: Mapping[int, Office], number: int, size: int, found: int
+) -> QueuePage:
+    """The page of `values` (QUEUE_ROW_COLUMNS first, in the queue's order; one more than `size` when a
+    next page exists) with the calendars of its offices: one query (their overrides), none if empty."""
+    values = values[: size + 1]
+    rows = [
+        QueueRow(
+            reference=reference,
+            state=state,
+            office=offices[office_id],
+            assigned_to_id=assigned_to_id,
+            assigned_to_name=(f"{first_name} {last_name}".strip() or username) if assigned_to_id else None,
+            full_name=full_name,
+            country=country,
+            received_at=received_at,
+            reply_due_at=reply_due_at,
+            reply_warn_at=reply_warn_at,
+        )
+        for (
+            reference,
+            state,
+            office_id,
+            assigned_to_id,
+            first_name,
+            last_name,
+            username,
+            full_name,
+            country,
+            received_at,
+            reply_due_at,
+            reply_warn_at,
+            *_,
+        ) in values[:size]
+    ]
     return QueuePage(
-        rows=rows[:size],
+        rows=rows,
         number=number,
         size=size,
         count=min(found, QUEUE_COUNT_LIMIT),
         count_capped=found > QUEUE_COUNT_LIMIT,
-        has_next=len(rows) > size,
+        has_next=len(values) > size,
+        calendars=calendars_of({row.office_id: row.office for row in rows}),
     )
 
 
@@ -272,16 +333,6 @@ def queue_sla_counts(*, actor: Actor, now: datetime, **filters: Any) -> dict[str
     }
 
 
-def page_calendars(applications: Iterable[Application]) -> dict[int, WorkingCalendar]:
-    """The working calendar of each office on a page, from the rows' own offices: one query (the
-    overrides), none for an empty page."""
-    offices: dict[int, Office] = {}
-    for application in applications:
-        offices.setdefault(application.office_id, application.office)
-    prefetch_related_objects(list(offices.values()), "overrides")
-    return {pk: office.calendar() for pk, office in offices.items()}
-
-
 def _candidates(limited: QuerySet[Any], ordering: str, start: int, size: int) -> tuple[int, list[int]]:
     """(how many rows `limited` returns, the ids of rows start … start + size of them in the queue's order).
 
@@ -299,9 +350,11 @@ def _candidates(limited: QuerySet[Any], ordering: str, start: int, size: int) ->
     return int(found), list(ids)
 
 
-def _by_ids(queryset: ApplicationQuerySet, ids: list[int]) -> list[Application]:
-    """The rows of `ids` (with their office and assignee) in the order of `ids`: one query by primary key."""
-    by_id = {application.pk: application for application in queryset.order_by().filter(pk__in=ids)} if ids else {}
+def _by_ids(queryset: ApplicationQuerySet, ids: list[int]) -> list[tuple[Any, ...]]:
+    """The row values of `ids` in the order of `ids`: one query by primary key."""
+    if not ids:
+        return []
+    by_id = {row[-1]: row for row in queryset.order_by().filter(pk__in=ids).values_list(*QUEUE_ROW_COLUMNS, "pk")}
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
@@ -316,8 +369,18 @@ def assignable_staff(application: Application) -> QuerySet[User]:
 
 def office_calendars(office_ids: Iterable[int]) -> dict[int, WorkingCalendar]:
     """One working calendar per office, with every office's overrides read in one query."""
-    offices = Office.objects.filter(pk__in=list(office_ids)).prefetch_related("overrides")
-    return {office.pk: office.calendar() for office in offices}
+    return calendars_of({office.pk: office for office in Office.objects.filter(pk__in=list(office_ids))})
+
+
+def calendars_of(offices: Mapping[int, Office]) -> dict[int, WorkingCalendar]:
+    """The working calendars of these offices (id -> office): one query for all their overrides, none
+    for no office."""
+    overrides: dict[int, dict[date, str]] = {pk: {} for pk in offices}
+    if offices:
+        days = CalendarOverride.objects.filter(office_id__in=list(offices)).order_by()
+        for office_id, day, kind in days.values_list("office_id", "date", "kind"):
+            overrides[office_id][day] = kind
+    return {pk: WorkingCalendar.for_office(office, overrides=overrides[pk]) for pk, office in offices.items()}
 
 
 def application_get(*, actor: Actor, reference: str) -> Application:

@@ -11,7 +11,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from offices.models import Office
 from offices.roles import MANAGER, PHYSICIAN
 from security import access_log
 from workflow.actors import Actor
@@ -69,19 +68,15 @@ def page(
     context: dict[str, Any],
     *,
     status: int = 200,
-    offices: list[Office] | None = None,
 ) -> HttpResponse:
-    """Render a staff page with the navigation's facts about the user. `offices`: the actor's, when the
-    view has read them already (by code)."""
+    """Render a staff page with the navigation's facts about the user."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
     roles = set(actor.roles.values())
-    if offices is None:
-        offices = list(Office.objects.filter(pk__in=actor.office_ids).order_by("code"))
     context = {
         "actor": actor,
         "is_physician": PHYSICIAN in roles,
         "is_manager": MANAGER in roles,
-        "offices_label": ", ".join(f"{office.name} ({actor.roles[office.pk]})" for office in offices),
+        "offices_label": ", ".join(f"{office.name} ({actor.roles[office.pk]})" for office in actor.offices.values()),
         **context,
     }
     return render(request, template, context, status=status)

@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from offices.models import Office
 from staff.forms import QueueFilterForm
 from staff.views.common import page, staff_page
 from workflow import selectors
@@ -22,7 +21,7 @@ PAGE_SIZE = 50
 def queue(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     now = timezone.now()
-    offices = list(Office.objects.filter(pk__in=actor.office_ids).order_by("code"))
+    offices = list(actor.offices.values())
     form = QueueFilterForm(request.GET or None, offices=offices)
     valid = form.is_valid() or not form.is_bound
     filters: dict[str, str] = form.filters() if form.is_bound and valid else {}
@@ -48,7 +47,7 @@ def queue(request: HttpRequest) -> HttpResponse:
                 form.add_error(field if field in form.fields else None, messages)
             valid = False
             page_obj = None
-    calendars = selectors.page_calendars(page_obj.rows if page_obj else [])
+    calendars = page_obj.calendars if page_obj else {}
     entries = [
         {
             "application": application,
@@ -83,7 +82,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         # The minute's refresh: just the results, with the filters the URL already carries.
         return render(request, "staff/_queue_results.html", context, status=status)
-    return page(request, "staff/queue.html", context, status=status, offices=offices)
+    return page(request, "staff/queue.html", context, status=status)
 
 
 def _page_number(request: HttpRequest) -> int:

@@ -445,6 +445,18 @@ def plans_of(call: Any) -> list[str]:
     return plans
 
 
+def page_plan(call: Any) -> str:
+    """The plan of the one statement in which `call` (a queue page) reads applications; its only other
+    statement may read only the calendar overrides of the page's offices (none for an empty page)."""
+    plans = plans_of(call)
+    applications = [plan for plan in plans if "workflow_application" in plan]
+    assert len(applications) == 1, plans
+    others = [plan for plan in plans if plan not in applications]
+    assert len(others) <= 1, plans
+    assert all("offices_calendaroverride" in plan for plan in others), others
+    return applications[0]
+
+
 @pytest.fixture
 def indexed_queue(delhi, europe, delhi_coordinator):
     """4,000 applications in both offices, in several states, most assigned to a colleague (so that
@@ -488,7 +500,7 @@ def test_each_filter_of_one_office_reads_its_own_index_in_the_queues_order(
 ):
     actor = Actor.staff(delhi_coordinator)
 
-    (plan,) = plans_of(lambda: selectors.queue_page(actor=actor, now=indexed_queue, number=1, size=25, **filters))
+    plan = page_plan(lambda: selectors.queue_page(actor=actor, now=indexed_queue, number=1, size=25, **filters))
 
     assert index in plan, plan
     # The index gives the order: the page is read, not sorted.
@@ -518,7 +530,7 @@ def test_a_manager_of_both_offices_reads_each_office_in_index_order(network_mana
     monkeypatch.setattr(selectors, "QUEUE_COUNT_LIMIT", 100)
     actor = Actor.staff(network_manager)
 
-    (plan,) = plans_of(lambda: selectors.queue_page(actor=actor, now=indexed_queue, number=1, size=25))
+    plan = page_plan(lambda: selectors.queue_page(actor=actor, now=indexed_queue, number=1, size=25))
 
     # One limited range of the deadline index per office: the sort sees 2 x 26 rows, not both offices.
     assert plan.count("queue_by_office_due") == 2, plan
@@ -530,20 +542,26 @@ def test_a_manager_of_both_offices_reads_each_office_in_index_order(network_mana
 def test_unassigned_rows_are_found_by_an_index_not_by_reading_the_office(delhi_coordinator, indexed_queue):
     actor = Actor.staff(delhi_coordinator)
 
-    (plan,) = plans_of(lambda: selectors.queue_page(actor=actor, now=indexed_queue, number=1, size=25, assigned="none"))
+    plan = page_plan(lambda: selectors.queue_page(actor=actor, now=indexed_queue, number=1, size=25, assigned="none"))
 
     # A few rows: the assignee indexes find them (PostgreSQL may sort those few); never a filter on the office.
     assert "Index Cond: (assigned_to_id IS NULL)" in plan or "assigned_to_id IS NULL)" in plan.split("Index Cond")[1]
     assert "Filter: (assigned_to_id IS NULL)" not in plan, plan
 
 
-def test_a_queue_row_built_by_hand_is_what_its_declared_fields_give(europe_coordinator, europe_queue):
+def test_a_queue_row_built_by_hand_is_what_its_declared_fields_give(europe_coordinator, europe_manager, europe_queue):
     from rest_framework import serializers as drf
 
-    from workflow.api.serializers import QueueRowSerializer
+    from workflow.api.serializers import ApplicationSummarySerializer, QueueRowSerializer
 
     now = timezone.now()
     context = {"now": now, "calendars": {}}
-    for application in Application.objects.select_related("office", "assigned_to"):
-        serializer = QueueRowSerializer(application, context=context)
-        assert serializer.data == drf.Serializer.to_representation(serializer, application)
+    rows = selectors.queue_page(actor=Actor.staff(europe_manager), now=now, number=1, size=50).rows
+    # Every kind of row: assigned and not, with a deadline and without.
+    assert {row.assigned_to_id is None for row in rows} == {True, False}
+    assert {row.reply_due_at is None for row in rows} == {True, False}
+    for row in rows:
+        application = Application.objects.select_related("office", "assigned_to").get(reference=row.reference)
+        summary = ApplicationSummarySerializer(application, context=context)
+        declared = drf.Serializer.to_representation(summary, application)
+        assert QueueRowSerializer(row, context=context).data == declared

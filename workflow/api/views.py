@@ -270,7 +270,7 @@ class ApplicationCollectionView(StaffView):
         now = timezone.now()
         paginator = QueuePagination()
         page = paginator.paginate_queue(request, actor=self.actor, now=now, filters=filters)
-        context = {"now": now, "calendars": selectors.page_calendars(page)}
+        context = {"now": now, "calendars": paginator.queue.calendars}
         return paginator.get_paginated_response(QueueRowSerializer(page, many=True, context=context).data)
 
     @extend_schema(
