@@ -229,7 +229,8 @@ def queue_page(
     queryset, office_ids = _queue(actor=actor, now=now, ordering=ordering, **filters)
     number = min(number, QUEUE_MAX_PAGE)
     start = (number - 1) * size
-    if (filters.get("q") or "").strip():
+    # The trigram indexes and the statement below are PostgreSQL's; elsewhere a search takes the ordinary path.
+    if (filters.get("q") or "").strip() and connection.vendor == "postgresql":
         limited = queryset.order_by().values_list("pk", *QUEUE_SORT_COLUMNS[ordering])[: QUEUE_SEARCH_BUDGET + 1]
         found, ids = _candidates(limited, ordering, start, size)
         if found <= QUEUE_SEARCH_BUDGET:
@@ -239,9 +240,10 @@ def queue_page(
                 )
             return _page(_by_ids(queryset, ids), offices=actor.offices, number=number, size=size, found=found)
     counted = queryset.annotate(queue_found=_capped_count_sql(queryset))
-    if len(office_ids) > 1:
+    if len(office_ids) > 1 and connection.features.supports_slicing_ordering_in_compound:
         # Each office's part is ordered and limited by its own index; the statement then sorts those
-        # few ids, instead of every row of both offices.
+        # few ids, instead of every row of both offices. (SQLite, the local default, cannot limit the
+        # parts of a UNION: there the page reads both offices in one range, as it may at that size.)
         per_office = [queryset.filter(office_id=pk).values_list("pk")[: start + size + 1] for pk in office_ids]
         counted = counted.filter(pk__in=per_office[0].union(*per_office[1:], all=True))
     values = list(counted.values_list(*QUEUE_ROW_COLUMNS, "queue_found")[start : start + size + 1])
@@ -377,9 +379,16 @@ def calendars_of(offices: Mapping[int, Office]) -> dict[int, WorkingCalendar]:
     for no office."""
     overrides: dict[int, dict[date, str]] = {pk: {} for pk in offices}
     if offices:
-        days = CalendarOverride.objects.filter(office_id__in=list(offices)).order_by()
-        for office_id, day, kind in days.values_list("office_id", "date", "kind"):
-            overrides[office_id][day] = kind
+        # Written out: a queue page reads these on every request, and building the QuerySet cost
+        # three times the query.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT office_id, date, kind FROM {CalendarOverride._meta.db_table} "  # noqa: S608 - the model's table
+                f"WHERE office_id IN ({', '.join(['%s'] * len(offices))})",
+                list(offices),
+            )
+            for office_id, day, kind in cursor.fetchall():
+                overrides[office_id][day] = kind
     return {pk: WorkingCalendar.for_office(office, overrides=overrides[pk]) for pk, office in offices.items()}
 
 
